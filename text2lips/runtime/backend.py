@@ -1,0 +1,155 @@
+"""Backends: the one interface between the decoding loop and an engine (torch, onnxruntime, ...).
+
+A backend owns its batch state (encoder memory, decoder state, previous frame, one row per
+live utterance) and knows three things: start rows for new texts, keep a subset of rows, and
+advance every row by one frame. Stopping, timing and references live in the loop above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from text2lips import Text2LipsError
+from text2lips.model.tacotron import DecoderState, LipDecoder
+
+
+class Rows(Protocol):
+    """Opaque per-backend batch state; `len(rows)` is the number of live utterances."""
+
+    def __len__(self) -> int: ...
+
+
+@dataclass
+class StepResult:
+    """What one step produced for every row, as numpy (the loop above is engine-agnostic)."""
+
+    frames: np.ndarray
+    """(B, 60) float32 displacements."""
+    stop_prob: np.ndarray
+    """(B,) gate probability."""
+    at_end: np.ndarray
+    """(B,) bool: attention's argmax is on the row's last symbol."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def start(self, texts: list[list[int]]) -> Any: ...
+    def join(self, rows: Any, new: Any) -> Any: ...
+    def keep(self, rows: Any, index: list[int]) -> Any: ...
+    def step(self, rows: Any) -> tuple[Any, StepResult]: ...
+
+
+@dataclass
+class TorchRows:
+    memory: torch.Tensor  # (B, L, E)
+    processed: torch.Tensor  # (B, L, A)
+    mask: torch.Tensor  # (B, L) True on padding
+    last: torch.Tensor  # (B,) index of each row's last symbol
+    state: DecoderState
+    prev: torch.Tensor  # (B, 60) previous frame
+
+    def __len__(self) -> int:
+        return self.memory.shape[0]
+
+
+def _pad_l(x: torch.Tensor, length: int, value: float | bool = 0) -> torch.Tensor:
+    """Pad dim 1 (text length) of x up to `length`."""
+    extra = length - x.shape[1]
+    if extra == 0:
+        return x
+    pad = [0, 0] * (x.dim() - 2) + [0, extra]
+    return F.pad(x, pad, value=value)
+
+
+class TorchBackend:
+    """Eager PyTorch on CPU or CUDA; optional int8 dynamic quantisation of the decoder on CPU."""
+
+    def __init__(
+        self, model: LipDecoder, device: str | torch.device = "cpu", *,
+        quantize: str | None = None, threads: int | None = None,
+    ) -> None:
+        if threads is not None:
+            if threads < 1:
+                raise Text2LipsError(f"threads={threads}: must be >= 1")
+            torch.set_num_threads(threads)
+        self.device = torch.device(device)
+        model = model.eval().to(self.device)
+        if quantize == "int8":
+            if self.device.type != "cpu":
+                raise Text2LipsError("int8 dynamic quantisation runs on the CPU backend only")
+            # The decoder is memory-bound at batch 1: int8 weights move a quarter of the bytes.
+            model.decoder = torch.ao.quantization.quantize_dynamic(
+                model.decoder, {torch.nn.LSTMCell, torch.nn.Linear}, dtype=torch.qint8
+            )
+        elif quantize is not None:
+            raise Text2LipsError(f"unknown quantisation {quantize!r}; expected int8 or none")
+        self.model = model
+        self.quantize = quantize
+        self.name = f"torch-{self.device.type}" + (f"-{quantize}" if quantize else "")
+
+    @torch.inference_mode()
+    def start(self, texts: list[list[int]]) -> TorchRows:
+        lengths = torch.tensor([len(t) for t in texts], dtype=torch.int64)
+        L = int(lengths.max())
+        ids = torch.zeros(len(texts), L, dtype=torch.int64)
+        for i, t in enumerate(texts):
+            ids[i, : len(t)] = torch.tensor(t, dtype=torch.int64)
+        ids, lengths = ids.to(self.device), lengths.to(self.device)
+        enc = self.model.encode(ids, lengths, pack=len(texts) > 1)
+        return TorchRows(
+            enc.memory, enc.processed_memory, enc.mask, lengths - 1,
+            self.model.initial_state(enc), self.model.initial_frame(len(texts)).to(enc.memory.dtype),
+        )
+
+    @torch.inference_mode()
+    def join(self, rows: TorchRows | None, new: TorchRows) -> TorchRows:
+        if rows is None or len(rows) == 0:
+            return new
+        L = max(rows.memory.shape[1], new.memory.shape[1])
+
+        def cat_l(a: torch.Tensor, b: torch.Tensor, value: float | bool = 0) -> torch.Tensor:
+            # Tensors with a text-length axis are padded to the longer of the two batches.
+            return torch.cat((_pad_l(a, L, value), _pad_l(b, L, value)))
+
+        st = DecoderState(*(
+            cat_l(a, b) if name.startswith("attention_weights") else torch.cat((a, b))
+            for name, a, b in zip(DecoderState._fields, rows.state, new.state)
+        ))
+        return TorchRows(
+            cat_l(rows.memory, new.memory), cat_l(rows.processed, new.processed),
+            cat_l(rows.mask, new.mask, True), torch.cat((rows.last, new.last)), st,
+            torch.cat((rows.prev, new.prev)),
+        )
+
+    @torch.inference_mode()
+    def keep(self, rows: TorchRows, index: list[int]) -> TorchRows:
+        idx = torch.tensor(index, dtype=torch.int64, device=self.device)
+        sel = lambda x: x.index_select(0, idx)  # noqa: E731
+        mask = sel(rows.mask)
+        # Trim text padding no remaining row needs, so short batches stop paying for long ones.
+        L = int((~mask).sum(dim=1).max()) if len(index) else 0
+        trim = lambda x: x[:, :L] if L else x  # noqa: E731
+        st = DecoderState(*(
+            trim(sel(x)) if name.startswith("attention_weights") else sel(x)
+            for name, x in zip(DecoderState._fields, rows.state)
+        ))
+        return TorchRows(trim(sel(rows.memory)), trim(sel(rows.processed)), trim(mask),
+                         sel(rows.last), st, sel(rows.prev))
+
+    @torch.inference_mode()
+    def step(self, rows: TorchRows) -> tuple[TorchRows, StepResult]:
+        frame, gate, state = self.model.step(rows.prev, rows.state, rows.memory, rows.processed,
+                                             rows.mask)
+        at_end = state.attention_weights.argmax(dim=1) >= rows.last
+        rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, state, frame)
+        return rows, StepResult(
+            frames=frame.float().cpu().numpy(),
+            stop_prob=torch.sigmoid(gate.float()).cpu().numpy(),
+            at_end=at_end.cpu().numpy(),
+        )

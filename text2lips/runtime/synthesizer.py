@@ -1,0 +1,221 @@
+"""Text in, lip frames out, as they are decoded: the object a user loads.
+
+`Synthesizer.load(dir)` owns the model, its backend and its speakers; `stream(text)` yields
+`Frame`s one decoder step at a time (encoder once, then the step function), and
+`batch_decoder()` steps many utterances together for the sidecar's scheduler.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
+from text2lips.runtime.voice import ModelInfo
+
+BACKENDS = ("torch-cpu", "torch-cpu-int8", "torch-cuda", "onnxruntime", "tensorrt")
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Per-utterance choices."""
+
+    speaker: str | None = None
+    """A speaker of ModelInfo.speakers; None: the default speaker."""
+    reference: np.ndarray | None = None
+    """(60,) neutral lips (head space, mm) to add displacements to; overrides `speaker`."""
+    max_frames: int | None = None
+    """Override the hard length bound (frames)."""
+    stop: bool = True
+    """Stop on the trained gate; False decodes exactly the bound (evaluation to a known length)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One 12.5 ms lip frame."""
+
+    index: int
+    """0, 1, 2, ... within the utterance."""
+    time_s: float
+    """index / frame rate."""
+    landmarks: np.ndarray
+    """(60,) float32: points 48-67, x, y, z each, head space, mm (reference + displacement)."""
+    last: bool
+    """True on the utterance's final frame."""
+    displacement: np.ndarray | None = None
+    """(60,) float32 model output before the reference is added (training target space)."""
+
+
+@dataclass
+class _Utterance:
+    key: Hashable
+    reference: np.ndarray
+    bound: int
+    min_frames: int
+    stop: bool
+    produced: int = 0
+
+
+class BatchDecoder:
+    """Continuous batching: utterances join and leave between steps; one step advances all.
+
+    Not thread-safe: one thread (the scheduler's decode loop) drives it.
+    """
+
+    def __init__(self, synth: Synthesizer, max_batch: int = 64) -> None:
+        if max_batch < 1:
+            raise Text2LipsError(f"max_batch={max_batch}: must be >= 1")
+        self.synth = synth
+        self.max_batch = max_batch
+        self._rows: Any = None
+        self._live: list[_Utterance] = []  # row i of the backend state is _live[i]
+        self._pending: list[tuple[_Utterance, list[int]]] = []
+        self.steps = 0
+        """Decoder steps run so far (observable order in tests)."""
+
+    def __len__(self) -> int:
+        return len(self._live) + len(self._pending)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return any(u.key == key for u in self._live) or any(u.key == key for u, _ in self._pending)
+
+    def add(self, key: Hashable, text: str, options: SynthesisOptions | None = None) -> None:
+        """Queue an utterance; it joins the batch at the next step."""
+        if key in self:
+            raise Text2LipsError(f"utterance {key!r} is already being decoded")
+        if len(self) >= self.max_batch:
+            raise Text2LipsError(f"batch is full ({self.max_batch} utterances)")
+        opts = options or SynthesisOptions()
+        ids = self.synth.encode_text(text)
+        ref = self.synth.info.reference_for(opts.speaker, opts.reference)
+        bound = opts.max_frames or self.synth.max_frames_for(len(ids))
+        if bound < 1:
+            raise Text2LipsError(f"max_frames={bound}: must be >= 1")
+        min_frames = min(self.synth.min_frames, bound)
+        self._pending.append((_Utterance(key, ref, bound, min_frames, opts.stop), ids))
+
+    def remove(self, key: Hashable) -> None:
+        """Leave now (cancellation). A key that is not live is ignored."""
+        self._pending = [(u, ids) for u, ids in self._pending if u.key != key]
+        keep = [i for i, u in enumerate(self._live) if u.key != key]
+        if len(keep) != len(self._live):
+            self._keep(keep)
+
+    def _keep(self, index: list[int]) -> None:
+        self._live = [self._live[i] for i in index]
+        self._rows = self.synth.backend.keep(self._rows, index) if index else None
+
+    def step(self) -> list[tuple[Hashable, Frame]]:
+        """Advance every live utterance by one frame; finished ones leave the batch."""
+        backend = self.synth.backend
+        if self._pending:
+            new = backend.start([ids for _, ids in self._pending])
+            self._rows = backend.join(self._rows, new)
+            self._live += [u for u, _ in self._pending]
+            self._pending = []
+        if not self._live:
+            return []
+        self._rows, res = backend.step(self._rows)
+        self.steps += 1
+        out: list[tuple[Hashable, Frame]] = []
+        keep: list[int] = []
+        for i, u in enumerate(self._live):
+            n = u.produced
+            u.produced += 1
+            gate_stop = u.stop and u.produced >= u.min_frames and bool(
+                res.stop_prob[i] > self.synth.gate_threshold and res.at_end[i]
+            )
+            last = gate_stop or u.produced >= u.bound
+            disp = res.frames[i]
+            out.append((u.key, Frame(
+                index=n, time_s=n / FRAME_RATE, landmarks=(u.reference + disp).astype(np.float32),
+                last=last, displacement=disp,
+            )))
+            if not last:
+                keep.append(i)
+        if len(keep) != len(self._live):
+            self._keep(keep)
+        return out
+
+
+class Synthesizer:
+    """A loaded model: its backend, its speakers, and streaming synthesis."""
+
+    def __init__(self, backend: Any, info: ModelInfo, *, gate_threshold: float = 0.5,
+                 max_frames_per_symbol: float = 12.0, min_frames: int = 16) -> None:
+        self.backend = backend
+        self.info = info
+        self.gate_threshold = gate_threshold
+        self.max_frames_per_symbol = max_frames_per_symbol
+        self.min_frames = min_frames
+
+    @classmethod
+    def load(
+        cls, model: str | Path, backend: str = "torch-cpu", *, threads: int | None = None,
+        device: str | None = None,
+    ) -> Synthesizer:
+        """Load a model directory (or `viseme`) on a backend (one of BACKENDS)."""
+        if str(model) == "viseme":
+            from text2lips.viseme.runtime import load_viseme_synthesizer
+
+            return load_viseme_synthesizer()
+        if backend not in BACKENDS:
+            raise Text2LipsError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        from text2lips.model.checkpoint import load_model, read_metadata
+
+        path = Path(model)
+        net = load_model(path)
+        info = ModelInfo.from_metadata(read_metadata(path), fallback_name=path.name)
+        if backend.startswith("torch"):
+            from text2lips.runtime.backend import TorchBackend
+
+            dev = device or ("cuda" if backend == "torch-cuda" else "cpu")
+            engine: Any = TorchBackend(
+                net, dev, quantize="int8" if backend == "torch-cpu-int8" else None, threads=threads
+            )
+        elif backend == "onnxruntime":
+            from text2lips.runtime.onnx_backend import OnnxBackend
+
+            engine = OnnxBackend.from_model_dir(path, threads=threads)
+        else:
+            from text2lips.runtime.tensorrt_backend import TensorRTBackend
+
+            engine = TensorRTBackend.from_model_dir(path)
+        c = net.config
+        return cls(engine, info, gate_threshold=c.gate_threshold,
+                   max_frames_per_symbol=c.max_frames_per_symbol, min_frames=c.min_frames)
+
+    def encode_text(self, text: str) -> list[int]:
+        """Text -> symbol ids; an error when nothing speakable is left."""
+        from text2lips.text import has_speakable, text_to_sequence
+
+        if not has_speakable(text):
+            raise Text2LipsError(f"nothing speakable in text {text[:40]!r}")
+        return text_to_sequence(text)
+
+    def max_frames_for(self, n_symbols: int) -> int:
+        """Hard bound on frames for a text of `n_symbols` symbols."""
+        return math.ceil(self.max_frames_per_symbol * n_symbols) + self.min_frames
+
+    def batch_decoder(self, max_batch: int = 64) -> BatchDecoder:
+        return BatchDecoder(self, max_batch)
+
+    def stream(self, text: str, options: SynthesisOptions | None = None) -> Iterator[Frame]:
+        """Yield frames as they are decoded; the last one has `last=True`."""
+        bd = self.batch_decoder(1)
+        bd.add(0, text, options)
+        while True:
+            for _, frame in bd.step():
+                yield frame
+                if frame.last:
+                    return
+
+    def synthesize(self, text: str, options: SynthesisOptions | None = None) -> np.ndarray:
+        """The whole utterance at once: (T, 60) landmarks."""
+        return np.stack([f.landmarks for f in self.stream(text, options)])
+
