@@ -1,0 +1,52 @@
+"""Free-running evaluation: the JSON a user gets, and metrics that mean what they say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from text2lips.data.dataset import load_clips
+from text2lips.evaluate import clip_metrics, pearson
+from text2lips.runtime import tiny_test_model
+
+KEYS = {"l1_mm", "opening_r", "motion_ratio", "duration_ratio", "teacher_forced_loss",
+        "zero_motion", "clips", "model", "split"}
+
+
+def test_eval_cli_json_keys(tmp_path, data_dir):
+    model = tiny_test_model(tmp_path / "m")
+    out = subprocess.run(
+        [sys.executable, "-m", "text2lips.cli", "eval", "--model", str(model), "--data",
+         str(data_dir), "--split", "trainval", "--max-clips", "3", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    result = json.loads(out.stdout)
+    assert KEYS <= set(result)
+    assert result["clips"] == 3
+    assert result["zero_motion"]["l1_mm"] > 1.0
+    assert result["teacher_forced_loss"] > 0
+    assert 0 < result["duration_ratio"]
+
+
+def test_metrics_on_truth_and_on_zero_motion(data_dir):
+    clip = load_clips(data_dir, "lrs3", "trainval")[1]
+    perfect = clip_metrics(clip.target, clip)
+    assert perfect["l1_mm"] == pytest.approx(0, abs=1e-6)
+    assert perfect["opening_r"] == pytest.approx(1.0)
+    assert perfect["motion_ratio"] == pytest.approx(1.0)
+    zero = clip_metrics(np.zeros_like(clip.target), clip)
+    assert zero["l1_mm"] > 1.0 and zero["opening_r"] == 0.0
+    assert zero["motion_ratio"] == pytest.approx(0.0, abs=1e-5)
+    # a delayed copy of the truth keeps its motion but loses correlation
+    late = np.roll(clip.target, 20, axis=0)
+    m = clip_metrics(late, clip)
+    assert m["motion_ratio"] == pytest.approx(1.0, abs=0.05) and m["opening_r"] < 0.9
+
+
+def test_pearson_of_flat_signal_is_zero():
+    assert pearson(np.ones(10), np.arange(10.0)) == 0.0
+    assert pearson(np.arange(10.0), 2 * np.arange(10.0) + 1) == pytest.approx(1.0)

@@ -1,0 +1,167 @@
+"""Free-running evaluation against the real clips: what a user would see, not teacher forcing.
+
+Every clip is decoded from text alone (no ground-truth frames fed back) to its true length,
+then compared in the training target space (head space, lip centroid removed, speaker
+reference subtracted). The paper's teacher-forced loss is reported beside it for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from text2lips import FRAME_DIM, FRAME_RATE
+from text2lips.data import lips as L
+from text2lips.data.dataset import Clip, load_clips
+from text2lips.runtime import SynthesisOptions, Synthesizer
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Free-running metrics, averaged over clips."""
+
+    l1_mm: float
+    """Mean over landmarks of |dx|+|dy|+|dz| (mm) in the target space."""
+    opening_r: float
+    """Pearson r of inner-lip opening (points 62-66), predicted vs true, mean over clips."""
+    motion_ratio: float
+    """std of predicted opening / std of true opening, mean over clips."""
+    duration_ratio: float
+    """Gate-stopped length / true length, mean over clips (1.0 for fixed-length baselines)."""
+    clips: int
+    """Clips evaluated."""
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r; 0 when either side does not move (a flat prediction explains nothing)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.std() < 1e-6 or b.std() < 1e-6:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def clip_metrics(pred: np.ndarray, clip: Clip) -> dict[str, float]:
+    """Metrics of one (T, 60) predicted displacement against a clip (same T)."""
+    true = clip.target
+    assert pred.shape == true.shape, (pred.shape, true.shape)
+    l1 = np.abs(L.as_points(pred) - L.as_points(true)).sum(-1).mean()
+    op_pred = L.inner_opening(L.shape_from_target(pred, clip.reference))
+    op_true = L.inner_opening(L.shape_from_target(true, clip.reference))
+    return {
+        "l1_mm": float(l1),
+        "opening_r": pearson(op_pred, op_true),
+        "motion_ratio": float(op_pred.std() / max(op_true.std(), 1e-9)),
+    }
+
+
+def decode_clips(
+    synth: Synthesizer, clips: list[Clip], *, to_true_length: bool, max_batch: int = 16
+) -> list[np.ndarray]:
+    """Free-running (T, 60) displacements for each clip, batched; gate-stopped if not to length."""
+    out: dict[int, list[np.ndarray]] = {i: [] for i in range(len(clips))}
+    todo = list(range(len(clips)))
+    bd = synth.batch_decoder(max_batch)
+    while todo or len(bd):
+        while todo and len(bd) < max_batch:
+            i = todo.pop(0)
+            # Displacements are compared, so the reference added to them does not matter.
+            bd.add(i, clips[i].text, SynthesisOptions(
+                reference=np.zeros(FRAME_DIM, np.float32),
+                max_frames=clips[i].n_frames if to_true_length else None,
+                stop=not to_true_length,
+            ))
+        for i, frame in bd.step():
+            out[i].append(frame.displacement)
+    return [np.stack(out[i]) for i in range(len(clips))]
+
+
+def teacher_forced_loss(synth: Synthesizer, clips: list[Clip]) -> float | None:
+    """The paper's headline number: smooth L1 (beta 1) with ground truth fed back."""
+    model = getattr(synth.backend, "model", None)
+    if model is None or not hasattr(model, "forward"):
+        return None
+    import torch
+    import torch.nn.functional as F
+
+    from text2lips.text import text_to_sequence
+
+    losses = []
+    with torch.no_grad():
+        for c in clips:
+            ids = torch.tensor([text_to_sequence(c.text)])
+            target = torch.from_numpy(c.target)[None]
+            out = model(ids, torch.tensor([ids.shape[1]]), target)
+            losses.append(F.smooth_l1_loss(out.frames_post, target, beta=1.0).item())
+    return float(np.mean(losses))
+
+
+def _mean(rows: list[dict[str, float]], key: str) -> float:
+    return float(np.mean([r[key] for r in rows]))
+
+
+def evaluate(synth: Synthesizer, clips: list[Clip], *, with_duration: bool = True) -> dict:
+    """Metrics for a model and for the zero-motion baseline, plus per-clip rows."""
+    preds = decode_clips(synth, clips, to_true_length=True)
+    rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips)]
+    if with_duration:
+        natural = decode_clips(synth, clips, to_true_length=False)
+        for r, n, c in zip(rows, natural, clips):
+            r["duration_ratio"] = len(n) / c.n_frames
+    zero = [clip_metrics(np.zeros_like(c.target), c) for c in clips]
+    model = Metrics(
+        l1_mm=_mean(rows, "l1_mm"), opening_r=_mean(rows, "opening_r"),
+        motion_ratio=_mean(rows, "motion_ratio"),
+        duration_ratio=_mean(rows, "duration_ratio") if with_duration else math.nan,
+        clips=len(clips),
+    )
+    baseline = Metrics(
+        l1_mm=_mean(zero, "l1_mm"), opening_r=0.0, motion_ratio=0.0, duration_ratio=1.0,
+        clips=len(clips),
+    )
+    return {
+        "model": synth.info.name,
+        "frames": int(sum(c.n_frames for c in clips)),
+        "seconds": round(sum(c.n_frames for c in clips) / FRAME_RATE, 3),
+        **asdict(model),
+        "teacher_forced_loss": teacher_forced_loss(synth, clips),
+        "zero_motion": asdict(baseline),
+        "per_clip": rows,
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="models/default",
+                        help="model directory, or 'viseme' for the viseme baseline")
+    parser.add_argument("--data", type=Path, default=None, help="shared data folder")
+    parser.add_argument("--split", default="trainval", choices=["pretrain", "trainval"])
+    parser.add_argument("--backend", default="torch-cpu", help="runtime backend")
+    parser.add_argument("--max-clips", type=int, default=None, help="only the first N clips")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--per-clip", action="store_true", help="include per-clip rows")
+
+
+def run(args: argparse.Namespace) -> int:
+    synth = Synthesizer.load(args.model, backend=args.backend)
+    clips = load_clips(args.data, "lrs3", args.split)[: args.max_clips]
+    result = evaluate(synth, clips)
+    if not args.per_clip:
+        result.pop("per_clip")
+    result["split"] = args.split
+    if args.json:
+        json.dump(result, sys.stdout)
+        print()
+        return 0
+    z = result["zero_motion"]
+    print(f"{'':14s}{'l1_mm':>8s}{'opening_r':>11s}{'motion':>8s}{'duration':>10s}")
+    print(f"{result['model']:14s}{result['l1_mm']:8.3f}{result['opening_r']:11.3f}"
+          f"{result['motion_ratio']:8.3f}{result['duration_ratio']:10.3f}")
+    print(f"{'zero motion':14s}{z['l1_mm']:8.3f}{0:11.3f}{0:8.3f}{1:10.3f}")
+    if result["teacher_forced_loss"] is not None:
+        print(f"teacher-forced loss (paper's number): {result['teacher_forced_loss']:.4f}")
+    return 0
