@@ -187,8 +187,17 @@ class Synthesizer:
 
             engine = TensorRTBackend.from_model_dir(path)
         c = net.config
-        return cls(engine, info, gate_threshold=c.gate_threshold,
-                   max_frames_per_symbol=c.max_frames_per_symbol, min_frames=c.min_frames)
+        synth = cls(engine, info, gate_threshold=c.gate_threshold,
+                    max_frames_per_symbol=c.max_frames_per_symbol, min_frames=c.min_frames)
+        synth.warmup()
+        return synth
+
+    def warmup(self) -> None:
+        """Import the text front end and run a few steps, so the first request pays no set-up."""
+        bd = self.batch_decoder(1)
+        bd.add("warmup", "Hello.", SynthesisOptions(max_frames=4, stop=False))
+        while len(bd):
+            bd.step()
 
     def encode_text(self, text: str) -> list[int]:
         """Text -> symbol ids; an error when nothing speakable is left."""
