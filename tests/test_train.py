@@ -1,0 +1,200 @@
+"""Training: batching helpers, the free-running metric, and tiny real runs (loss falls, resume)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from text2lips.cli import main
+from text2lips.data.dataset import load_clips
+from text2lips.model import LipDecoder, ModelConfig, load_model, read_metadata
+from text2lips.text import text_to_sequence
+from text2lips.train import (
+    STATE_NAME,
+    collate,
+    free_running_l1,
+    gate_targets,
+    make_batches,
+    teacher_forced_loss,
+    to_example,
+)
+
+TINY = ModelConfig(
+    symbols_embedding_dim=16,
+    encoder_embedding_dim=16,
+    encoder_n_convolutions=2,
+    attention_rnn_dim=32,
+    decoder_rnn_dim=32,
+    attention_dim=8,
+    attention_location_n_filters=4,
+    attention_location_kernel_size=5,
+)
+SEED = 7
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and the CI box is shared: don't oversubscribe."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def short_clips(data_dir: Path) -> list:
+    """The 8 shortest real training clips: what `--max-clips 8` trains on."""
+    return sorted(load_clips(data_dir, "lrs3", "pretrain"), key=lambda c: c.n_frames)[:8]
+
+
+def train_cli(out: Path, data_dir: Path, config: Path, *extra: str) -> int:
+    return main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(data_dir),
+            "--max-clips",
+            "8",
+            "--batch-size",
+            "4",
+            "--lr",
+            "1e-2",
+            "--seed",
+            str(SEED),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+
+
+def metrics(out: Path) -> list[dict]:
+    with (out / "metrics.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir: Path) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("train")
+    config = root / "tiny.json"
+    config.write_text(json.dumps(TINY.to_dict()))
+    assert train_cli(root / "run", data_dir, config, "--epochs", "3") == 0
+    return root / "run", config
+
+
+def test_gate_targets_and_collate(short_clips) -> None:
+    assert gate_targets(torch.tensor([3, 1]), 4).tolist() == [[0, 0, 1, 1], [1, 1, 1, 1]]
+    examples = [to_example(c) for c in short_clips[:3]]
+    batch = collate(examples)
+    T = max(len(e.target) for e in examples)
+    assert batch.targets.shape == (3, T, 60) and batch.gate_targets.shape == (3, T)
+    for i, e in enumerate(examples):
+        n, L = len(e.target), len(e.ids)
+        assert batch.frame_lengths[i] == n and batch.text_lengths[i] == L
+        assert torch.equal(batch.targets[i, :n], e.target) and torch.all(batch.targets[i, n:] == 0)
+        assert torch.equal(batch.text[i, :L], e.ids) and torch.all(batch.text[i, L:] == 0)
+        assert batch.gate_targets[i, : n - 1].sum() == 0 and torch.all(
+            batch.gate_targets[i, n - 1 :] == 1
+        )
+    assert examples[0].ids.tolist() == text_to_sequence(short_clips[0].text)
+
+
+def test_make_batches_covers_everything_once_with_similar_lengths() -> None:
+    lengths = [
+        int(x) for x in torch.randint(50, 3000, (80,), generator=torch.Generator().manual_seed(0))
+    ]
+    batches = make_batches(lengths, 8, torch.Generator().manual_seed(1))
+    assert sorted(i for b in batches for i in b) == list(range(80))
+    assert all(len(b) == 8 for b in batches)
+    # Sorting within pools keeps padding well below that of random batches.
+    padding = sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+    rand = torch.randperm(80, generator=torch.Generator().manual_seed(2)).tolist()
+    rand_batches = [rand[j : j + 8] for j in range(0, 80, 8)]
+    rand_padding = sum(
+        max(lengths[i] for i in b) * 8 - sum(lengths[i] for i in b) for b in rand_batches
+    )
+    assert padding < 0.5 * rand_padding
+    assert make_batches(lengths, 8, torch.Generator().manual_seed(1)) == batches
+    assert make_batches(lengths, 8, torch.Generator().manual_seed(3)) != batches
+
+
+def test_free_running_l1_matches_its_definition(short_clips) -> None:
+    torch.manual_seed(0)
+    model = LipDecoder(TINY.replace(postnet=True, postnet_embedding_dim=8)).eval()
+    clips = short_clips[:3]
+    expected_sum, frames = 0.0, 0
+    for clip in clips:
+        e = to_example(clip)
+        T = len(e.target)
+        out = model.infer(e.ids[None], torch.tensor([len(e.ids)]), max_frames=T, stop=False)
+        assert out.frames_post.shape == (1, T, 60)
+        diff = (out.frames_post[0] - e.target).reshape(T, 20, 3)
+        expected_sum += diff.abs().sum(-1).mean(-1).sum().item()  # |dx|+|dy|+|dz|, mean over points
+        frames += T
+    got = free_running_l1(model, clips, "cpu", batch_size=2)  # batched: must not change anything
+    assert got == pytest.approx(expected_sum / frames, rel=1e-5)
+    assert not model.training
+
+
+def test_tiny_training_reduces_loss_and_saves_loadable_best(tiny_run, short_clips) -> None:
+    out, _ = tiny_run
+    rows = metrics(out)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert all(r["val_free_l1_mm"] for r in rows)
+
+    torch.manual_seed(SEED)  # the run's initial weights
+    initial = LipDecoder(TINY)
+    trained = load_model(out / "last")
+    examples = [to_example(c) for c in short_clips]
+    pos_weight = torch.tensor(10.0)
+    before = teacher_forced_loss(initial, examples, 4, torch.device("cpu"), pos_weight)
+    after = teacher_forced_loss(trained, examples, 4, torch.device("cpu"), pos_weight)
+    assert after < 0.9 * before
+
+    best = load_model(out / "best")
+    assert best.config == TINY and not best.training
+    meta = read_metadata(out / "best")
+    assert meta["val_free_l1_mm"] == pytest.approx(min(float(r["val_free_l1_mm"]) for r in rows))
+    assert "non-commercial" in meta["licence"]
+
+
+def test_resume_continues_from_saved_epoch(tiny_run, data_dir, tmp_path) -> None:
+    src, config = tiny_run
+    out = tmp_path / "run"
+    shutil.copytree(src, out)
+    before = torch.load(out / "last" / STATE_NAME, weights_only=True)
+    assert before["epoch"] == 3 and before["step"] == 6
+
+    # Nothing left to do at the planned length; a new run may not overwrite this one.
+    assert train_cli(out, data_dir, config, "--resume") == 0
+    assert train_cli(out, data_dir, config, "--epochs", "3") == 2
+    # What was learnt so far cannot be changed under the run's feet.
+    assert train_cli(out, data_dir, config, "--resume", "--lr", "3e-2") == 2
+
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "4", "--device", "cpu"]) == 0
+    rows = metrics(out)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    after = torch.load(out / "last" / STATE_NAME, weights_only=True)
+    assert after["epoch"] == 4 and after["step"] == 8 and int(rows[-1]["step"]) == 8
+    assert after["settings"]["lr"] == 1e-2 and after["settings"]["epochs"] == 4
+    assert read_metadata(out / "last")["epoch"] == 4
+    # Weights moved on from epoch 3's.
+    old, new = load_model(src / "last"), load_model(out / "last")
+    assert not torch.equal(
+        old.decoder.linear_projection.linear_layer.weight,
+        new.decoder.linear_projection.linear_layer.weight,
+    )
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys) -> None:
+    assert main(["train", "--out", str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "no run to resume" in capsys.readouterr().err

@@ -1,0 +1,609 @@
+"""Train the lip decoder on the real LRS3 clips (the paper's recipe: teacher forcing,
+smooth L1 on frames + BCE on the stop gate, Adam with a one-cycle schedule)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from text2lips import N_LIP_POINTS, Text2LipsError
+from text2lips.data.dataset import default_data_dir, load_clips
+from text2lips.model import (
+    PRESETS,
+    DecoderOutput,
+    LipDecoder,
+    ModelConfig,
+    get_config,
+    load_model,
+    load_nvidia_tacotron2,
+    load_state_from,
+    read_metadata,
+    save_model,
+)
+from text2lips.text import text_to_sequence
+
+LICENCE_NOTE = "trained on LRS3 landmark tracks (CC BY-NC-ND 4.0): non-commercial use only"
+STATE_NAME = "training_state.pt"
+METRICS_COLUMNS = (
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_frame_loss",
+    "train_gate_loss",
+    "val_loss",
+    "val_free_l1_mm",
+    "best_free_l1_mm",
+    "seconds",
+)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What defines a training run; saved with it, so `--resume` continues the same run."""
+
+    config: str = "paper"
+    """Model preset name (paper, edge) or a JSON file holding a ModelConfig."""
+    prenet: bool | None = None
+    """Override the config's pre-net switch (ablation)."""
+    postnet: bool | None = None
+    """Override the config's post-net switch (ablation)."""
+    epochs: int = 500
+    """Passes over the training clips (the reference code's hparams use 500)."""
+    batch_size: int = 8
+    """Clips per optimisation step (paper: 8)."""
+    lr: float = 2e-3
+    """Peak learning rate of the one-cycle schedule."""
+    weight_decay: float = 1e-6
+    """Adam weight decay."""
+    grad_clip: float = 1.0
+    """Gradient norm clipping threshold."""
+    gate_pos_weight: float = 10.0
+    """BCE weight on "stop" frames: one per clip against hundreds of "go on" frames."""
+    seed: int = 1234
+    """Seeds weights, dropout and batch order."""
+    max_clips: int | None = None
+    """Keep only the N shortest clips of each split (quick runs and tests)."""
+    init: str | None = None
+    """Our own checkpoint directory to start from (e.g. pretrained on the synthetic corpus)."""
+    init_nvidia: str | None = None
+    """NVIDIA/tacotron2 checkpoint whose embedding and encoder to start from."""
+    freeze: tuple[str, ...] = ()
+    """Parts of the model left untrained (e.g. embedding, encoder)."""
+    eval_every: int = 1
+    """Epochs between validations (the last epoch is always validated)."""
+    data: str | None = None
+    """Shared data folder (default: $TEXT2LIPS_DATA or ../shared/data)."""
+
+
+# Settings that may differ when a run is resumed: they do not change what was learnt so far.
+RESUMABLE_CHANGES = ("epochs", "eval_every", "data")
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+class ClipLike(Protocol):
+    clip_id: str
+    text: str
+
+    @property
+    def target(self) -> np.ndarray: ...
+
+
+class Example(NamedTuple):
+    """One training pair: symbol ids and the (T, 60) displacement frames to predict."""
+
+    clip_id: str
+    ids: torch.Tensor  # (L,) int64
+    target: torch.Tensor  # (T, 60) float32
+
+
+class Batch(NamedTuple):
+    """Padded examples, ready for `LipDecoder.forward`."""
+
+    text: torch.Tensor  # (B, L) int64, 0 (the pad symbol) past each text
+    text_lengths: torch.Tensor  # (B,) int64
+    targets: torch.Tensor  # (B, T, 60), zero past each clip
+    frame_lengths: torch.Tensor  # (B,) int64
+    gate_targets: torch.Tensor  # (B, T): 0 before each clip's last frame, 1 at and after it
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(*(t.to(device, non_blocking=True) for t in self))
+
+
+def to_example(clip: ClipLike) -> Example:
+    """Clip -> symbol ids (NVIDIA tacotron2 table, english cleaners) and target frames."""
+    ids = text_to_sequence(clip.text)
+    if not ids:
+        raise Text2LipsError(f"clip {clip.clip_id}: transcript {clip.text!r} has no symbols")
+    return Example(
+        clip.clip_id, torch.tensor(ids, dtype=torch.int64), torch.from_numpy(clip.target)
+    )
+
+
+def gate_targets(frame_lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """(B, T) stop targets: 1 from each item's last valid frame on, as in Tacotron 2."""
+    t = torch.arange(n_frames).unsqueeze(0)
+    return (t >= frame_lengths.unsqueeze(1) - 1).float()
+
+
+def collate(examples: Sequence[Example]) -> Batch:
+    """Pad a list of examples into one batch."""
+    text_lengths = torch.tensor([len(e.ids) for e in examples])
+    frame_lengths = torch.tensor([len(e.target) for e in examples])
+    text = torch.zeros(len(examples), int(text_lengths.max()), dtype=torch.int64)
+    targets = torch.zeros(len(examples), int(frame_lengths.max()), examples[0].target.shape[1])
+    for i, e in enumerate(examples):
+        text[i, : len(e.ids)] = e.ids
+        targets[i, : len(e.target)] = e.target
+    return Batch(
+        text, text_lengths, targets, frame_lengths, gate_targets(frame_lengths, targets.shape[1])
+    )
+
+
+def make_batches(
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator
+) -> list[list[int]]:
+    """Shuffled batches of indices grouping clips of similar length (little padding).
+
+    Clips are shuffled, sorted by length within pools of 4 batches (so batches still vary
+    from epoch to epoch), cut into batches, and the batches shuffled.
+    """
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    pool = 4 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+# --- loss and metrics ----------------------------------------------------------------------
+
+
+def compute_loss(
+    out: DecoderOutput, batch: Batch, pos_weight: torch.Tensor
+) -> tuple[torch.Tensor, dict]:
+    """Smooth L1 (beta 1) on valid frames (and post-net frames) + weighted gate BCE."""
+    T = batch.targets.shape[1]
+    valid = (
+        torch.arange(T, device=batch.targets.device) < batch.frame_lengths.unsqueeze(1)
+    ).unsqueeze(-1)
+    n_values = valid.sum() * batch.targets.shape[-1]
+
+    def frame_loss(pred: torch.Tensor) -> torch.Tensor:
+        err = F.smooth_l1_loss(pred.float(), batch.targets, beta=1.0, reduction="none")
+        return (err * valid).sum() / n_values
+
+    frames = frame_loss(out.frames)
+    if out.frames_post is not out.frames:
+        frames = frames + frame_loss(out.frames_post)
+    # Padding frames keep target 1, as in Tacotron 2: "stopped" is an absorbing state.
+    gate = F.binary_cross_entropy_with_logits(
+        out.gate_logits.float(), batch.gate_targets, pos_weight=pos_weight
+    )
+    loss = frames + gate
+    return loss, {"frame_loss": frames.item(), "gate_loss": gate.item()}
+
+
+def _pad_texts(
+    examples: Sequence[Example], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([len(e.ids) for e in examples])
+    text = torch.zeros(len(examples), int(lengths.max()), dtype=torch.int64)
+    for i, e in enumerate(examples):
+        text[i, : len(e.ids)] = e.ids
+    return text.to(device), lengths.to(device)
+
+
+@torch.no_grad()
+def free_running_l1(
+    model: LipDecoder, clips: Sequence[ClipLike], device: str | torch.device, batch_size: int = 16
+) -> float:
+    """Mean L1 per landmark (mm) of free-running decoding against the clips' targets.
+
+    Each clip is decoded from its text alone to its true length (no stopping, no teacher
+    forcing); the error of a landmark is |dx| + |dy| + |dz|, averaged over the 20 points and
+    all frames of all clips.
+    """
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    examples = sorted((to_example(c) for c in clips), key=lambda e: len(e.target))
+    total, n_frames = 0.0, 0
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        text, lengths = _pad_texts(chunk, device)
+        out = model.infer(text, lengths, max_frames=max(len(e.target) for e in chunk), stop=False)
+        for i, e in enumerate(chunk):
+            T = len(e.target)
+            # Post-net on this clip alone: in the batch it would see the next clip's frames.
+            pred = model.apply_postnet(out.frames[i : i + 1, :T])[0]
+            err = (pred.float().cpu() - e.target).abs().view(T, N_LIP_POINTS, 3).sum(-1)  # (T, 20)
+            total += err.mean(-1).sum().item()
+            n_frames += T
+    model.train(was_training)
+    return total / n_frames
+
+
+@torch.no_grad()
+def teacher_forced_loss(
+    model: LipDecoder,
+    examples: Sequence[Example],
+    batch_size: int,
+    device: torch.device,
+    pos_weight: torch.Tensor,
+) -> float:
+    """The training loss on held-out examples, in eval mode (no dropout), clip-weighted."""
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].target))
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        batch = collate([examples[i] for i in order[start : start + batch_size]]).to(device)
+        loss, _ = compute_loss(
+            model(batch.text, batch.text_lengths, batch.targets), batch, pos_weight
+        )
+        total += loss.item() * len(batch.text)
+    model.train(was_training)
+    return total / len(examples)
+
+
+# --- run bookkeeping -----------------------------------------------------------------------
+
+
+def resolve_config(settings: TrainSettings) -> tuple[str, ModelConfig]:
+    """(run name, model config) from a preset name or JSON file, with ablation toggles."""
+    if settings.config in PRESETS:
+        name, config = settings.config, get_config(settings.config)
+    else:
+        path = Path(settings.config)
+        if not path.is_file():
+            raise Text2LipsError(
+                f"--config {settings.config!r}: neither a preset "
+                f"({', '.join(PRESETS)}) nor a JSON file"
+            )
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise Text2LipsError(f"--config {settings.config!r}: cannot read JSON: {exc}") from None
+        # A checkpoint's config.json nests the model config under "model".
+        name, config = (
+            path.stem,
+            ModelConfig.from_dict(doc.get("model", doc) if isinstance(doc, dict) else doc),
+        )
+    for toggle in ("prenet", "postnet"):
+        value = getattr(settings, toggle)
+        if value is not None and value != getattr(config, toggle):
+            config = config.replace(**{toggle: value})
+            name += f"-{toggle}" if value else f"-no{toggle}"
+    return name, config
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _append_metrics(out_dir: Path, row: dict) -> None:
+    path = out_dir / "metrics.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=METRICS_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in METRICS_COLUMNS})
+
+
+def _tensorboard(out_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional: metrics.csv has everything
+        return None
+    return SummaryWriter(str(out_dir / "tb"))
+
+
+def _settings_from_args(args: argparse.Namespace) -> tuple[TrainSettings, set[str]]:
+    """Settings from the command line, and which of them the user gave explicitly."""
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainSettings)
+        if getattr(args, f.name, None) is not None
+    }
+    if "freeze" in given:
+        given["freeze"] = tuple(p.strip() for p in given["freeze"].split(",") if p.strip())
+    elif "init_nvidia" in given:
+        given["freeze"] = ("embedding", "encoder")  # the paper's transfer: keep the text encoder
+    settings = TrainSettings(**given)
+    for name in ("epochs", "batch_size", "eval_every"):
+        if getattr(settings, name) < 1:
+            raise Text2LipsError(f"{_flag(name)} {getattr(settings, name)}: must be >= 1")
+    if settings.max_clips is not None and settings.max_clips < 1:
+        raise Text2LipsError(f"--max-clips {settings.max_clips}: must be >= 1")
+    if settings.init and settings.init_nvidia:
+        raise Text2LipsError("--init and --init-nvidia are exclusive: start from one checkpoint")
+    return settings, set(given)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _resume_settings(saved: dict, settings: TrainSettings, given: set[str]) -> TrainSettings:
+    saved_settings = TrainSettings(**{**saved, "freeze": tuple(saved["freeze"])})
+    changes = {}
+    for name in given:
+        new, old = getattr(settings, name), getattr(saved_settings, name)
+        if new == old:
+            continue
+        if name not in RESUMABLE_CHANGES:
+            raise Text2LipsError(
+                f"{_flag(name)} {new!r} differs from the resumed run's {old!r}; "
+                f"only {', '.join(_flag(n) for n in RESUMABLE_CHANGES)} may change"
+            )
+        changes[name] = new
+    return dataclasses.replace(saved_settings, **changes)
+
+
+# --- the training run ----------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    settings, given = _settings_from_args(args)
+    name, config = resolve_config(settings)
+    out_dir = Path(args.out) if args.out else Path("runs") / name
+    state = None
+    if args.resume:
+        state_path = out_dir / "last" / STATE_NAME
+        if not state_path.is_file():
+            raise Text2LipsError(f"--resume: no run to resume in {out_dir} (no last/{STATE_NAME})")
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        if read_metadata(out_dir / "last").get("epoch") != state["epoch"]:
+            raise Text2LipsError(
+                f"{out_dir}/last: model and {STATE_NAME} are from different epochs"
+            )
+        settings = _resume_settings(state["settings"], settings, given)
+        name = read_metadata(out_dir / "last").get("run", name)  # the config lives in last/
+    elif (out_dir / "last").exists():
+        raise Text2LipsError(
+            f"{out_dir} already holds a run: pass --resume to continue it or another --out"
+        )
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    use_amp = device.type == "cuda"
+    torch.manual_seed(settings.seed)
+
+    # data
+    data_dir = Path(settings.data) if settings.data else default_data_dir()
+    train_clips = load_clips(data_dir, "lrs3", "pretrain")
+    val_clips = load_clips(data_dir, "lrs3", "trainval")
+    if settings.max_clips:
+        train_clips = sorted(train_clips, key=lambda c: c.n_frames)[: settings.max_clips]
+        val_clips = sorted(val_clips, key=lambda c: c.n_frames)[: settings.max_clips]
+    train_set = [to_example(c) for c in train_clips]
+    val_set = [to_example(c) for c in val_clips]
+    train_lengths = [len(e.target) for e in train_set]
+
+    # model
+    if state is not None:
+        model = load_model(out_dir / "last")
+    else:
+        model = LipDecoder(config)
+        if settings.init:
+            loaded = load_state_from(model, Path(settings.init))
+            tqdm.write(f"initialised {len(loaded)} tensors from {settings.init}")
+        if settings.init_nvidia:
+            loaded = load_nvidia_tacotron2(model, Path(settings.init_nvidia), freeze=())
+            tqdm.write(
+                f"initialised {len(loaded)} tensors from NVIDIA Tacotron 2 {settings.init_nvidia}"
+            )
+    model.freeze(settings.freeze)
+    model.to(device).train()
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    # optimizer and schedule
+    optimizer = torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
+    total_steps = settings.epochs * steps_per_epoch
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    start_epoch, step, best = 1, 0, math.inf
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"])
+        if use_amp and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        start_epoch, step, best = state["epoch"] + 1, state["step"], state["best"]
+    if start_epoch > settings.epochs:
+        tqdm.write(
+            f"{out_dir}: already trained for {settings.epochs} epochs; "
+            "pass a larger --epochs to go on"
+        )
+        return 0
+    # One-cycle is a pure function of (step, total): rebuilding it at `step` resumes it, and
+    # re-plans the cycle when --epochs was raised on resume.
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=settings.lr, total_steps=total_steps, last_epoch=step - 1
+    )
+    pos_weight = torch.tensor(settings.gate_pos_weight, device=device)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writer = _tensorboard(out_dir)
+    tqdm.write(
+        f"training {name} ({n_params / 1e6:.1f}M trainable parameters) on {device}: "
+        f"{len(train_set)} train / {len(val_set)} val clips, "
+        f"epochs {start_epoch}..{settings.epochs} -> {out_dir}"
+    )
+
+    for epoch in range(start_epoch, settings.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        batches = make_batches(
+            train_lengths, settings.batch_size, torch.Generator().manual_seed(settings.seed + epoch)
+        )
+        sums = {"loss": 0.0, "frame_loss": 0.0, "gate_loss": 0.0}
+        bar = tqdm(
+            batches, desc=f"epoch {epoch}/{settings.epochs}", leave=False, dynamic_ncols=True
+        )
+        for indices in bar:
+            batch = collate([train_set[i] for i in indices]).to(device)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                out = model(batch.text, batch.text_lengths, batch.targets)
+            loss, parts = compute_loss(out, batch, pos_weight)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            lr = scheduler.get_last_lr()[0]  # the rate this step used
+            scheduler.step()
+            step += 1
+            sums["loss"] += loss.item()
+            for k, v in parts.items():
+                sums[k] += v
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "step": step,
+            "lr": lr,
+            "train_loss": sums["loss"] / len(batches),
+            "train_frame_loss": sums["frame_loss"] / len(batches),
+            "train_gate_loss": sums["gate_loss"] / len(batches),
+        }
+
+        if epoch % settings.eval_every == 0 or epoch == settings.epochs:
+            row["val_loss"] = teacher_forced_loss(
+                model, val_set, settings.batch_size, device, pos_weight
+            )
+            row["val_free_l1_mm"] = free_running_l1(model, val_clips, device)
+            if row["val_free_l1_mm"] < best:
+                best = row["val_free_l1_mm"]
+                save_model(
+                    model, out_dir / "best", metadata=_metadata(name, settings, epoch, step, row)
+                )
+        row["best_free_l1_mm"] = best if math.isfinite(best) else None
+        row["seconds"] = round(time.perf_counter() - t0, 2)
+
+        save_model(model, out_dir / "last", metadata=_metadata(name, settings, epoch, step, row))
+        _atomic_torch_save(
+            {
+                "epoch": epoch,
+                "step": step,
+                "best": best,
+                "settings": {**dataclasses.asdict(settings), "freeze": list(settings.freeze)},
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if use_amp else None,
+            },
+            out_dir / "last" / STATE_NAME,
+        )
+        _append_metrics(out_dir, row)
+        if writer is not None:
+            for k, v in row.items():
+                if k not in ("epoch", "step") and v is not None:
+                    writer.add_scalar(k, v, epoch)
+        tqdm.write(
+            " ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in row.items()
+                if v is not None
+            )
+        )
+
+    if writer is not None:
+        writer.close()
+    tqdm.write(f"best free-running val L1 {best:.3f} mm -> {out_dir / 'best'}")
+    return 0
+
+
+def _metadata(name: str, settings: TrainSettings, epoch: int, step: int, row: dict) -> dict:
+    return {
+        "run": name,
+        "epoch": epoch,
+        "step": step,
+        "val_free_l1_mm": row.get("val_free_l1_mm"),
+        "train_loss": row["train_loss"],
+        "data": "lrs3_ted93 pretrain split (paper's 80 clips)",
+        "licence": LICENCE_NOTE,
+        "settings": {**dataclasses.asdict(settings), "freeze": list(settings.freeze)},
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Defaults are None here and live in TrainSettings, so --resume can tell what was given.
+    d = TrainSettings()
+    parser.add_argument(
+        "--config", help=f"model preset ({', '.join(PRESETS)}) or config JSON (default {d.config})"
+    )
+    parser.add_argument(
+        "--prenet", action=argparse.BooleanOptionalAction, help="turn the pre-net on/off (ablation)"
+    )
+    parser.add_argument(
+        "--postnet",
+        action=argparse.BooleanOptionalAction,
+        help="turn the post-net on/off (ablation)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, help=f"passes over the training clips (default {d.epochs})"
+    )
+    parser.add_argument("--batch-size", type=int, help=f"clips per step (default {d.batch_size})")
+    parser.add_argument("--lr", type=float, help=f"peak one-cycle learning rate (default {d.lr})")
+    parser.add_argument(
+        "--gate-pos-weight",
+        type=float,
+        help=f"BCE weight of stop frames (default {d.gate_pos_weight})",
+    )
+    parser.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
+    parser.add_argument(
+        "--data", help="shared data folder (default $TEXT2LIPS_DATA or ../shared/data)"
+    )
+    parser.add_argument("--max-clips", type=int, help="use only the N shortest clips of each split")
+    parser.add_argument(
+        "--init",
+        metavar="CKPT_DIR",
+        help="start from one of our checkpoints (copies matching tensors)",
+    )
+    parser.add_argument(
+        "--init-nvidia", metavar="FILE", help="start from an NVIDIA/tacotron2 checkpoint's encoder"
+    )
+    parser.add_argument(
+        "--freeze",
+        metavar="PARTS",
+        help="comma-separated parts left untrained, e.g. embedding,encoder "
+        "(default: embedding,encoder with --init-nvidia, else none)",
+    )
+    parser.add_argument(
+        "--eval-every", type=int, help=f"epochs between validations (default {d.eval_every})"
+    )
+    parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last epoch"
+    )
+    parser.add_argument("--device", help="torch device (default cuda when available, else cpu)")
