@@ -54,6 +54,7 @@ sysdeps:
 	ldconfig -p 2>/dev/null | grep -q libespeak-ng || missing="$$missing libespeak-ng1"; \
 	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
 	command -v nunit-console >/dev/null || missing="$$missing nunit-console"; \
+	[ -f /usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll ] || missing="$$missing libnunit-framework2.6.3-cil"; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
