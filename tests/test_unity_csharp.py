@@ -1,0 +1,176 @@
+"""Unity package checks without Unity: the core assembly's NUnit tests under Mono, the glue
+type-checked against API stubs, generated C# in sync with the .proto, and stable .meta files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "unity_package"
+STUBS = ROOT / "tools" / "csharp" / "stubs"
+PROTO = "proto/text2lips/v1/lipsync.proto"
+NUNIT_DLL_GLOBS = (
+    "/usr/lib/cli/nunit.framework*/nunit.framework.dll",
+    "/usr/lib/mono/gac/nunit.framework/*/nunit.framework.dll",
+    "/usr/lib/nunit/nunit.framework.dll",
+)
+
+sys.path.insert(0, str(ROOT / "tools" / "csharp"))
+import make_meta  # noqa: E402
+
+
+def _nunit_framework() -> Path | None:
+    for pattern in NUNIT_DLL_GLOBS:
+        found = sorted(Path("/").glob(pattern.lstrip("/")))
+        if found:
+            return found[-1]
+    return None
+
+
+@pytest.fixture(scope="module")
+def mcs() -> str:
+    path = shutil.which("mcs")
+    if path is None:
+        pytest.skip("mcs (Debian package mono-mcs) is not installed; `make test` installs it")
+    return path
+
+
+@pytest.fixture(scope="module")
+def nunit() -> tuple[str, Path]:
+    console, framework = shutil.which("nunit-console"), _nunit_framework()
+    if console is None or framework is None:
+        pytest.skip(
+            "NUnit 2.6 is not installed (needs nunit-console and nunit.framework.dll from "
+            "Debian's nunit-console and libnunit-framework2.6.3-cil)"
+        )
+    return console, framework
+
+
+def compile_cs(
+    mcs: str, out: Path, sources: list[Path], refs: list[Path] = (), extra: list[str] = ()
+) -> None:
+    assert sources, f"no sources for {out.name}"
+    cmd = [mcs, "-target:library", "-warnaserror+", f"-out:{out}", *extra,
+           *[f"-r:{r}" for r in refs], *map(str, sources)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f"mcs failed for {out.name}:\n{res.stdout}{res.stderr}"
+
+
+def core_sources() -> list[Path]:
+    return sorted((PACKAGE / "Runtime" / "Core").glob("*.cs"))
+
+
+@pytest.fixture(scope="module")
+def core_dll(mcs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cs") / "Text2Lips.Core.dll"
+    # -doc turns on CS1591, so with -warnaserror every public member must have a /// doc.
+    compile_cs(mcs, out, core_sources(), extra=[f"-doc:{out.with_suffix('.xml')}"])
+    return out
+
+
+def test_core_nunit_tests_pass_under_mono(mcs, nunit, core_dll):
+    console, framework = nunit
+    work = core_dll.parent
+    tests_dll = work / "Text2Lips.Core.Tests.dll"
+    tests = sorted((PACKAGE / "Tests" / "Runtime").glob("*.cs"))
+    compile_cs(mcs, tests_dll, tests, [core_dll, framework])
+    shutil.copy(framework, work)  # nunit-console loads it from beside the tests
+    result_xml = work / "results.xml"
+    res = subprocess.run(
+        [console, "-nologo", "-noshadow", f"-xml={result_xml}", str(tests_dll)],
+        capture_output=True, text=True, timeout=300, cwd=work,
+    )
+    assert result_xml.exists(), f"nunit-console wrote no results:\n{res.stdout}{res.stderr}"
+    root = ET.parse(result_xml).getroot()
+    keys = ("total", "errors", "failures", "not-run", "inconclusive")
+    counts = {k: int(root.get(k, "0")) for k in keys}
+    failed = [c.get("name") for c in root.iter("test-case") if c.get("success") == "False"]
+    assert counts["errors"] == 0 and counts["failures"] == 0, (
+        f"{counts}: {failed}\n{res.stdout[-4000:]}"
+    )
+    assert counts["not-run"] == 0 and counts["inconclusive"] == 0, counts
+    ran = [c.get("name") for c in root.iter("test-case") if c.get("executed") == "True"]
+    # The behaviours the brief names must actually have run (not just compiled).
+    for name in (
+        "LateFramesAreSkippedAndTheClockKeepsRunning", "OutOfOrderAndDuplicateArrivalPlaysTheSame",
+        "MissingFramesAreInterpolatedAcross", "FinishesAtTheFinalFrameAndEasesToNeutral",
+        "WaitsForThePrebufferBeforeStarting", "SmoothingDoesNotDependOnTheRenderRate",
+        "IrregularRenderStepsStayOnTheTimeline",
+    ):
+        assert any(r.endswith("." + name) for r in ran), f"{name} did not run"
+    rates = [r for r in ran if ".PlaysByTimestampsAtAnyRenderRate(" in r]
+    assert len(rates) >= 4, f"render-rate cases that ran: {rates}"
+    assert counts["total"] >= 40
+
+
+def test_core_is_engine_and_grpc_free():
+    asmdef = json.loads((PACKAGE / "Runtime" / "Core" / "Text2Lips.Core.asmdef").read_text())
+    assert asmdef["noEngineReferences"] is True and asmdef["references"] == []
+    for src in core_sources():
+        text = src.read_text()
+        for forbidden in ("UnityEngine", "UnityEditor", "Grpc", "Google.Protobuf"):
+            assert forbidden not in text, f"{src.name} mentions {forbidden}"
+
+
+def test_unity_glue_type_checks_against_api_stubs(mcs, core_dll):
+    # Unity, grpc-dotnet and protobuf are not on this machine: compile the glue against
+    # signature stubs of the APIs it calls, so typos and API misuse still fail here.
+    work = core_dll.parent
+    stubs = work / "Stubs.dll"
+    compile_cs(mcs, stubs, sorted(STUBS.glob("*.cs")), extra=["-nowarn:1591"])
+    runtime = work / "Text2Lips.Runtime.dll"
+    compile_cs(mcs, runtime, sorted((PACKAGE / "Runtime").glob("*.cs")), [stubs, core_dll])
+    refs = [stubs, core_dll, runtime]
+    compile_cs(mcs, work / "Text2Lips.Editor.dll", sorted((PACKAGE / "Editor").glob("*.cs")), refs)
+    sample = sorted((PACKAGE / "Samples~" / "NpcDialog").glob("*.cs"))
+    compile_cs(mcs, work / "NpcDialog.dll", sample, refs)
+
+
+def test_generated_messages_match_the_proto(tmp_path):
+    protoc = shutil.which("protoc")
+    if protoc is None:
+        pytest.skip("protoc (Debian's protobuf-compiler) is not installed; `make test` installs it")
+    res = subprocess.run([protoc, "-Iproto", f"--csharp_out={tmp_path}", PROTO],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    fresh = (tmp_path / "Lipsync.cs").read_bytes()
+    committed = (PACKAGE / "Runtime" / "Generated" / "Lipsync.cs").read_bytes()
+    assert fresh == committed, "Lipsync.cs is out of date with the .proto: run `make proto`"
+
+
+def test_meta_files_are_complete_and_stable():
+    assert make_meta.main(["--check", str(PACKAGE)]) == 0, "run: python tools/csharp/make_meta.py"
+    metas = make_meta.expected_metas(PACKAGE)
+    guids = [t.split("guid: ")[1][:32] for t in metas.values()]
+    assert len(set(guids)) == len(guids)
+    assert PACKAGE / "Runtime" / "Generated" / "Lipsync.cs.meta" in metas
+    assert PACKAGE / "Samples~" / "NpcDialog" / "NpcDialog.cs.meta" in metas
+    assert not any("Documentation~" in str(p) for p in metas)
+
+
+def test_package_layout():
+    manifest = json.loads((PACKAGE / "package.json").read_text())
+    assert manifest["name"] == "com.text2lips.lipsync" and manifest["version"] == "0.1.0"
+    assert manifest["unity"] == "2021.3" and manifest["displayName"] and manifest["description"]
+    for sample in manifest["samples"]:
+        assert (PACKAGE / sample["path"]).is_dir(), sample
+    for name in ("README.md", "CHANGELOG.md", "LICENSE.md", "Documentation~/text2lips.md"):
+        assert (PACKAGE / name).is_file(), name
+    parsed = [json.loads(p.read_text()) for p in PACKAGE.rglob("*.asmdef")]
+    asmdefs = {a["name"]: a for a in parsed}
+    assert len(asmdefs) == len(parsed), "asmdef names must be unique"
+    ours = {"Text2Lips.Core", "Text2Lips.Runtime", "Text2Lips.Editor", "Text2Lips.Core.Tests"}
+    assert ours <= set(asmdefs)
+    external = {"YetAnotherHttpHandler", "UnityEngine.TestRunner", "UnityEditor.TestRunner"}
+    for name, asmdef in asmdefs.items():
+        for ref in asmdef["references"]:
+            assert ref in asmdefs or ref in external, f"{name} references unknown assembly {ref}"
+    assert asmdefs["Text2Lips.Editor"]["includePlatforms"] == ["Editor"]
+    assert "nunit.framework.dll" in asmdefs["Text2Lips.Core.Tests"]["precompiledReferences"]

@@ -1,0 +1,92 @@
+// gRPC client of the text2lips sidecar over HTTP/2 cleartext (grpc-dotnet + YetAnotherHttpHandler).
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Cysharp.Net.Http;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Text2Lips.V1;
+
+namespace Text2Lips
+{
+    /// <summary>
+    /// A thin client for the <c>text2lips.v1.LipSync</c> service. Unity has no HTTP/2 of its own,
+    /// so the channel runs on Cysharp's YetAnotherHttpHandler with <c>Http2Only</c> (h2c, no TLS:
+    /// the sidecar listens on loopback). One client per address; share it between avatars.
+    /// </summary>
+    /// <remarks>
+    /// No <c>grpc_csharp_plugin</c> output is shipped: the two RPCs we use are declared here with
+    /// <see cref="Method{TRequest,TResponse}"/> and protobuf marshallers over the generated message
+    /// classes in Runtime/Generated, which is all a generated client stub does.
+    /// </remarks>
+    public sealed class LipSyncClient : IDisposable
+    {
+        /// <summary>Where <c>make run</c> serves the sidecar.</summary>
+        public const string DefaultAddress = "http://127.0.0.1:50051";
+
+        const string ServiceName = "text2lips.v1.LipSync";
+
+        static Marshaller<T> ProtoMarshaller<T>(MessageParser<T> parser) where T : IMessage<T>
+        {
+            return Marshallers.Create(m => m.ToByteArray(), parser.ParseFrom);
+        }
+
+        static readonly Method<SpeakRequest, LipFrame> SpeakMethod = new Method<SpeakRequest, LipFrame>(
+            MethodType.ServerStreaming, ServiceName, "Speak",
+            ProtoMarshaller(SpeakRequest.Parser), ProtoMarshaller(LipFrame.Parser));
+
+        static readonly Method<GetModelInfoRequest, ModelInfo> GetModelInfoMethod = new Method<GetModelInfoRequest, ModelInfo>(
+            MethodType.Unary, ServiceName, "GetModelInfo",
+            ProtoMarshaller(GetModelInfoRequest.Parser), ProtoMarshaller(ModelInfo.Parser));
+
+        readonly GrpcChannel _channel;
+        readonly CallInvoker _invoker;
+
+        /// <summary>Opens a channel (lazily: nothing connects until the first call).</summary>
+        /// <param name="address">The sidecar, e.g. <see cref="DefaultAddress"/>.</param>
+        public LipSyncClient(string address = DefaultAddress)
+        {
+            Address = string.IsNullOrEmpty(address) ? DefaultAddress : address;
+            _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
+            {
+                HttpHandler = new YetAnotherHttpHandler { Http2Only = true },
+                DisposeHttpClient = true,
+            });
+            _invoker = _channel.CreateCallInvoker();
+        }
+
+        /// <summary>The sidecar's address.</summary>
+        public string Address { get; private set; }
+
+        /// <summary>Starts a Speak call; read frames with <c>ResponseStream.MoveNext</c> until it ends.
+        /// Dispose the call (or cancel the token) to abandon the utterance.</summary>
+        public AsyncServerStreamingCall<LipFrame> Speak(SpeakRequest request, CancellationToken cancellationToken)
+        {
+            return _invoker.AsyncServerStreamingCall(SpeakMethod, null, new CallOptions(cancellationToken: cancellationToken), request);
+        }
+
+        /// <summary>Asks what the server serves: blend-shape names, frame rates, speakers.</summary>
+        public async Task<ModelInfo> GetModelInfoAsync(CancellationToken cancellationToken, double timeoutSeconds = 5)
+        {
+            var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(timeoutSeconds), cancellationToken: cancellationToken);
+            using (AsyncUnaryCall<ModelInfo> call = _invoker.AsyncUnaryCall(GetModelInfoMethod, null, options, new GetModelInfoRequest()))
+            {
+                return await call.ResponseAsync;
+            }
+        }
+
+        /// <summary>True for failures worth retrying after a backoff (server down, restarting, or busy).</summary>
+        public static bool IsTransient(RpcException e)
+        {
+            return e.StatusCode == StatusCode.Unavailable || e.StatusCode == StatusCode.ResourceExhausted
+                || e.StatusCode == StatusCode.DeadlineExceeded;
+        }
+
+        /// <summary>Closes the channel and its HTTP/2 connection.</summary>
+        public void Dispose()
+        {
+            _channel.Dispose();
+        }
+    }
+}
