@@ -198,3 +198,29 @@ def test_resume_continues_from_saved_epoch(tiny_run, data_dir, tmp_path) -> None
 def test_resume_without_a_run_is_a_clear_error(tmp_path, capsys) -> None:
     assert main(["train", "--out", str(tmp_path / "nothing"), "--resume"]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+def test_segments_follow_word_boundaries(data_dir):
+    from text2lips.train import segment_clips
+
+    clips = load_clips(data_dir, "lrs3", "pretrain")[:6]
+    segs = segment_clips(clips, 3.0)
+    assert len(segs) > len(clips)
+    for s in segs:
+        assert len(s.target) <= (3.0 + 0.2) * 80 + 1
+    # every word of a clip lands in exactly one of its segments, in order
+    for c in clips:
+        mine = [s for s in segs if s.clip_id.split("@")[0] == c.clip_id]
+        assert " ".join(s.text for s in mine).split() == [w.word for w in c.words]
+
+
+def test_guided_attention_is_zero_on_the_diagonal_and_high_off_it():
+    from text2lips.train import guided_attention_loss
+
+    T, L = 40, 10
+    diag = torch.zeros(1, T, L)
+    diag[0, torch.arange(T), (torch.arange(T) * L // T)] = 1.0
+    anti = diag.flip(-1)
+    lengths_t, lengths_f = torch.tensor([L]), torch.tensor([T])
+    assert guided_attention_loss(diag, lengths_t, lengths_f) < 0.05
+    assert guided_attention_loss(anti, lengths_t, lengths_f) > 0.5
