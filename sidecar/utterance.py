@@ -1,0 +1,235 @@
+"""One utterance's request and output, without gRPC: validate what a client asked for, then
+turn native 80 fps frames into what it gets (resampled or time-warped, with blend shapes)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import unicodedata
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sidecar.scheduler import Decoded, Scheduler
+from text2lips import FRAME_DIM, Text2LipsError
+from text2lips.blendshapes import BlendshapeSmoother, default_calibration
+from text2lips.runtime import ModelInfo, SynthesisOptions
+from text2lips.runtime.retime import StreamResampler, time_warp
+from text2lips.text import has_speakable
+
+OUTPUT_RATES = (80.0, 60.0, 30.0)
+"""Accepted SpeakRequest.frame_rate values besides 0 (= native 80)."""
+MIN_TARGET_S, MAX_TARGET_S = 0.1, 600.0
+"""Accepted range of target_duration_s (0 = off)."""
+_F32_SLACK = 1e-6  # 0.1 sent as a float32 arrives as 0.10000000149
+
+
+class InvalidRequest(Text2LipsError):
+    """A request the server will not run (INVALID_ARGUMENT); the message names the bad value."""
+
+
+@dataclass(frozen=True)
+class SpeakSpec:
+    """A Speak request as the core sees it."""
+
+    text: str
+    """What to say."""
+    utterance_id: str
+    """Echoed in every frame; empty until the servicer assigns one."""
+    speaker: str = ""
+    """A known speaker; empty: the model's default."""
+    reference: np.ndarray | None = None
+    """(60,) client neutral lips, overriding `speaker`; None: not given."""
+    frame_rate: float = 0.0
+    """0 or 80 native, 60 or 30 resampled."""
+    target_duration_s: float = 0.0
+    """> 0: time-warp to this length (buffers the whole utterance first)."""
+    realtime: bool = False
+    """Send each frame when the wall clock reaches its time_s, not as soon as it is decoded."""
+
+    @property
+    def output_rate(self) -> float:
+        return self.frame_rate or 80.0
+
+    def options(self) -> SynthesisOptions:
+        return SynthesisOptions(speaker=self.speaker or None, reference=self.reference)
+
+
+def _preview(text: str, n: int = 40) -> str:
+    return repr(text if len(text) <= n else text[:n] + "...")
+
+
+def validate(spec: SpeakSpec, info: ModelInfo, max_text_chars: int) -> SpeakSpec:
+    """Raise InvalidRequest naming the first problem; returns the spec unchanged when fine."""
+    text = spec.text
+    if not text.strip():
+        raise InvalidRequest("text is empty (or only whitespace)")
+    if len(text) > max_text_chars:
+        raise InvalidRequest(f"text has {len(text)} characters; the limit is {max_text_chars}")
+    for i, ch in enumerate(text):
+        # Ordinary whitespace (tab, newline, carriage return) is fine; other C0/C1 controls
+        # are not text, and a NUL can truncate it in C clients down the line.
+        if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r":
+            raise InvalidRequest(
+                f"text contains control character U+{ord(ch):04X} at position {i}"
+            )
+    if not (spec.frame_rate == 0 or spec.frame_rate in OUTPUT_RATES):
+        raise InvalidRequest(
+            f"frame_rate {spec.frame_rate!r} is not supported; use 0 (native 80), 80, 60 or 30"
+        )
+    t = spec.target_duration_s
+    if not (t == 0 or (math.isfinite(t)
+                       and MIN_TARGET_S - _F32_SLACK <= t <= MAX_TARGET_S + _F32_SLACK)):
+        raise InvalidRequest(
+            f"target_duration_s {t!r} is outside [{MIN_TARGET_S}, {MAX_TARGET_S:g}] (0 = off)"
+        )
+    if spec.reference is not None:
+        ref = spec.reference
+        if ref.shape != (FRAME_DIM,):
+            raise InvalidRequest(
+                f"reference has {ref.size} values; it needs {FRAME_DIM} (20 lip points x, y, z, mm)"
+            )
+        bad = np.flatnonzero(~np.isfinite(ref))
+        if bad.size:
+            raise InvalidRequest(
+                f"reference value {int(bad[0])} is {float(ref[bad[0]])!r}; all {FRAME_DIM} "
+                "must be finite"
+            )
+    elif spec.speaker and spec.speaker not in info.speakers:
+        known = ", ".join(sorted(info.speakers)) or "none"
+        raise InvalidRequest(f"unknown speaker {spec.speaker!r}; known speakers: {known}")
+    if not has_speakable(text):
+        # Emoji- or symbol-only text has nothing to animate; saying so beats silent lips.
+        raise InvalidRequest(f"nothing speakable in text {_preview(text)}")
+    return spec
+
+
+@dataclass(frozen=True)
+class OutFrame:
+    """One frame as a client receives it."""
+
+    utterance_id: str
+    index: int
+    """0, 1, 2, ... at the output rate."""
+    time_s: float
+    """When to show it, from the start of the utterance."""
+    landmarks: np.ndarray
+    """(60,) float32 head space, mm."""
+    blendshapes: np.ndarray
+    """(len(BLENDSHAPE_NAMES),) float32 in [0, 1], smoothed over the utterance."""
+    last: bool
+
+
+class FramePipeline:
+    """Native frames in, client frames out: rate conversion or time warp, then smoothing.
+
+    At the native rate and with no target duration every frame passes straight through. At 60
+    or 30 fps a causal resampler holds at most one native frame. A target duration is only
+    known to be reachable once the utterance's length is known, so warping buffers the whole
+    utterance and emits everything when the last native frame arrives. Blend-shape weights
+    (solved per native frame by the scheduler, in batches) are retimed with the landmarks,
+    then smoothed at the output rate, one smoother per utterance.
+    """
+
+    def __init__(self, spec: SpeakSpec, native_rate: float) -> None:
+        self.spec = spec
+        rate = spec.output_rate
+        self._resampler = (
+            StreamResampler(native_rate, rate)
+            if rate != native_rate and not spec.target_duration_s else None
+        )
+        self._buffer: list[np.ndarray] | None = [] if spec.target_duration_s else None
+        self._smoother = BlendshapeSmoother(frame_rate=rate)
+
+    def push(self, decoded: Decoded) -> list[OutFrame]:
+        """Frames completed by this native frame (often one; none while buffering)."""
+        frame = decoded.frame
+        if self._resampler is None and self._buffer is None:
+            return self._finish(frame.landmarks[None], decoded.blendshapes[None],
+                                [(frame.index, frame.time_s, frame.last)])
+        both = np.concatenate([frame.landmarks, decoded.blendshapes])  # (60 + K,)
+        if self._buffer is not None:
+            self._buffer.append(both)
+            if not frame.last:
+                return []
+            rate = self.spec.output_rate
+            warped = time_warp(np.stack(self._buffer), self.spec.target_duration_s, rate)
+            n = len(warped)  # (n, 60 + K)
+            return self._finish(warped[:, :FRAME_DIM], warped[:, FRAME_DIM:],
+                                [(i, i / rate, i == n - 1) for i in range(n)])
+        assert self._resampler is not None
+        out = self._resampler.push(both, last=frame.last)
+        if not out:
+            return []
+        values = np.stack([o.values for o in out])  # (n, 60 + K)
+        return self._finish(values[:, :FRAME_DIM], values[:, FRAME_DIM:],
+                            [(o.index, o.time_s, o.last) for o in out])
+
+    def _finish(self, lips: np.ndarray, weights: np.ndarray,
+                timing: list[tuple[int, float, bool]]) -> list[OutFrame]:
+        smoothed = self._smoother(weights)  # (n, K)
+        uid = self.spec.utterance_id
+        return [
+            OutFrame(uid, index, time_s, lips[i].astype(np.float32, copy=False), smoothed[i], last)
+            for i, (index, time_s, last) in enumerate(timing)
+        ]
+
+
+class Pacer:
+    """Realtime pacing: wait until `time_s` after the first frame was sent."""
+
+    def __init__(self, realtime: bool) -> None:
+        self.realtime = realtime
+        self._t0: float | None = None
+
+    async def wait(self, time_s: float) -> None:
+        if not self.realtime:
+            return
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+            return
+        delay = self._t0 + time_s - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Utterance:
+    """One running utterance: submitted to the scheduler, iterated for client frames.
+
+    The caller must `cancel()` it in a finally (a no-op once finished): a call that ends early
+    (client cancel, deadline, Converse cancel) thereby frees its batch slot before the next step.
+    """
+
+    def __init__(self, spec: SpeakSpec, scheduler: Scheduler, native_rate: float) -> None:
+        self.spec = spec
+        self._pipeline = FramePipeline(spec, native_rate)
+        self._pacer = Pacer(spec.realtime)
+        # A client reference is no known speaker: the average calibration fits it best.
+        calibration = default_calibration(
+            None if spec.reference is not None else (spec.speaker or None)
+        )
+        self.sent = 0
+        """Frames handed to the client so far."""
+        self.finished = False
+        """The last frame was sent."""
+        # Last, so nothing after it can fail and leave a submitted utterance behind.
+        self.handle = scheduler.submit(spec.text, spec.options(), calibration)  # CapacityError...
+
+    async def frames(self) -> AsyncIterator[OutFrame]:
+        """Client frames in order; raises the decoder's error (Text2LipsError, DecodeFailure)."""
+        async for decoded in self.handle:
+            for out in self._pipeline.push(decoded):
+                await self._pacer.wait(out.time_s)
+                if self.handle.cancelled:  # cancelled while pacing: send nothing more
+                    return
+                self.sent += 1
+                self.finished = out.last
+                yield out
+
+    def cancel(self) -> None:
+        """Leave the batch now (no-op once finished)."""
+        if not self.finished:
+            self.handle.cancel()
