@@ -171,12 +171,16 @@ class Synthesizer:
         path = Path(model)
         net = load_model(path)
         info = ModelInfo.from_metadata(read_metadata(path), fallback_name=path.name)
-        if backend.startswith("torch"):
+        if backend == "torch-cuda":
+            from text2lips.runtime.cuda_backend import CudaGraphBackend
+
+            engine: Any = CudaGraphBackend(net, device or "cuda")  # fp16 + CUDA graphs
+        elif backend.startswith("torch"):
             from text2lips.runtime.backend import TorchBackend
 
-            dev = device or ("cuda" if backend == "torch-cuda" else "cpu")
-            engine: Any = TorchBackend(
-                net, dev, quantize="int8" if backend == "torch-cpu-int8" else None, threads=threads
+            engine = TorchBackend(
+                net, device or "cpu", quantize="int8" if backend == "torch-cpu-int8" else None,
+                threads=threads,
             )
         elif backend == "onnxruntime":
             from text2lips.runtime.onnx_backend import OnnxBackend
