@@ -224,3 +224,20 @@ def test_guided_attention_is_zero_on_the_diagonal_and_high_off_it():
     lengths_t, lengths_f = torch.tensor([L]), torch.tensor([T])
     assert guided_attention_loss(diag, lengths_t, lengths_f) < 0.05
     assert guided_attention_loss(anti, lengths_t, lengths_f) > 0.5
+
+
+def test_corrupted_teacher_keeps_shape_and_zeroes_dropped_frames():
+    import dataclasses
+
+    from text2lips.train import TrainSettings, corrupt_teacher
+
+    targets = torch.ones(2, 500, 60)
+    assert corrupt_teacher(targets, TrainSettings()) is None  # the paper's plain teacher forcing
+    torch.manual_seed(0)
+    noisy = corrupt_teacher(targets, dataclasses.replace(TrainSettings(), teacher_dropout=0.3,
+                                                          teacher_noise=0.5))
+    assert noisy.shape == targets.shape
+    dropped = (noisy == 0).all(-1).float().mean().item()
+    assert 0.2 < dropped < 0.4
+    kept = noisy[(noisy != 0).any(-1)]
+    assert 0.3 < (kept - 1).std().item() < 0.7

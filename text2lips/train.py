@@ -94,6 +94,12 @@ class TrainSettings:
     """Cut training clips at word boundaries into pieces of at most this many seconds
     (clips with word timings only); short pieces batch with little padding and give the
     gate many more ends to learn. None: whole clips, as the paper."""
+    teacher_noise: float = 0.0
+    """Std (mm) of Gaussian noise added to the teacher-forced previous frames, so the model
+    learns to recover from its own errors instead of copying the last frame. 0: off (paper)."""
+    teacher_dropout: float = 0.0
+    """Probability of replacing a teacher-forced previous frame by the neutral (zero) frame,
+    which pushes the decoder to read the text through attention. 0: off (paper)."""
     guided_attention: float = 0.0
     """Weight of the guided-attention loss (Tachibana et al. 2017): penalises attention far
     from the text/time diagonal, so alignment forms in a few epochs on little data. 0: off."""
@@ -195,6 +201,15 @@ def guided_attention_loss(
     w = 1.0 - torch.exp(-((n - t) ** 2) / (2 * g * g))  # (B, T, L)
     valid = (t < 1.0) & (n < 1.0)
     return (alignments.float() * w * valid).sum() / valid.any(-1).sum()
+
+
+def corrupt_teacher(targets: torch.Tensor, settings: TrainSettings) -> torch.Tensor | None:
+    """The frames fed back in teacher forcing, with noise and frame dropout (or None)."""
+    if settings.teacher_noise <= 0 and settings.teacher_dropout <= 0:
+        return None
+    teacher = targets + settings.teacher_noise * torch.randn_like(targets)
+    keep = torch.rand(targets.shape[:2], device=targets.device) >= settings.teacher_dropout
+    return teacher * keep.unsqueeze(-1)
 
 
 def gate_targets(frame_lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -430,7 +445,12 @@ def _resume_settings(saved: dict, settings: TrainSettings, given: set[str]) -> T
 # --- the training run ----------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    args: argparse.Namespace, train_clips: Sequence[ClipLike] | None = None,
+    data_note: str = "lrs3_ted93 pretrain split (paper's 80 clips)",
+) -> int:
+    """Train on the real LRS3 training split, or on `train_clips` (pretraining on the
+    synthetic corpus); validation is always free-running on the real trainval clips."""
     settings, given = _settings_from_args(args)
     name, config = resolve_config(settings)
     out_dir = Path(args.out) if args.out else Path("runs") / name
@@ -456,7 +476,8 @@ def run(args: argparse.Namespace) -> int:
 
     # data
     data_dir = Path(settings.data) if settings.data else default_data_dir()
-    train_clips = load_clips(data_dir, "lrs3", "pretrain")
+    if train_clips is None:
+        train_clips = load_clips(data_dir, "lrs3", "pretrain")
     val_clips = load_clips(data_dir, "lrs3", "trainval")
     if settings.max_clips:
         train_clips = sorted(train_clips, key=lambda c: c.n_frames)[: settings.max_clips]
@@ -535,7 +556,8 @@ def run(args: argparse.Namespace) -> int:
         for indices in bar:
             batch = collate([train_set[i] for i in indices]).to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                out = model(batch.text, batch.text_lengths, batch.targets)
+                out = model(batch.text, batch.text_lengths, batch.targets,
+                            teacher=corrupt_teacher(batch.targets, settings))
             loss, parts = compute_loss(out, batch, pos_weight)
             if settings.guided_attention > 0:
                 ga = guided_attention_loss(out.alignments, batch.text_lengths, batch.frame_lengths)
@@ -572,12 +594,16 @@ def run(args: argparse.Namespace) -> int:
             if row["val_free_l1_mm"] < best:
                 best = row["val_free_l1_mm"]
                 save_model(
-                    model, out_dir / "best", metadata=_metadata(name, settings, epoch, step, row)
+                    model, out_dir / "best",
+                    metadata=_metadata(name, settings, epoch, step, row, data_note),
                 )
         row["best_free_l1_mm"] = best if math.isfinite(best) else None
         row["seconds"] = round(time.perf_counter() - t0, 2)
 
-        save_model(model, out_dir / "last", metadata=_metadata(name, settings, epoch, step, row))
+        save_model(
+            model, out_dir / "last",
+            metadata=_metadata(name, settings, epoch, step, row, data_note),
+        )
         _atomic_torch_save(
             {
                 "epoch": epoch,
@@ -610,14 +636,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metadata(name: str, settings: TrainSettings, epoch: int, step: int, row: dict) -> dict:
+def _metadata(
+    name: str, settings: TrainSettings, epoch: int, step: int, row: dict, data_note: str
+) -> dict:
     return {
         "run": name,
         "epoch": epoch,
         "step": step,
         "val_free_l1_mm": row.get("val_free_l1_mm"),
         "train_loss": row["train_loss"],
-        "data": "lrs3_ted93 pretrain split (paper's 80 clips)",
+        "data": data_note,
         "licence": LICENCE_NOTE,
         "settings": {**dataclasses.asdict(settings), "freeze": list(settings.freeze)},
     }
@@ -671,6 +699,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--segment-s", type=float,
                         help="cut training clips at word boundaries into pieces of at most N s")
+    parser.add_argument("--teacher-noise", type=float,
+                        help="std (mm) of noise on teacher-forced previous frames (default 0)")
+    parser.add_argument("--teacher-dropout", type=float,
+                        help="probability of zeroing a teacher-forced previous frame (default 0)")
     parser.add_argument("--guided-attention", type=float,
                         help="weight of the guided (diagonal) attention loss (default 0: off)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")

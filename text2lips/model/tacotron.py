@@ -348,12 +348,16 @@ class LipDecoder(nn.Module):
             self.decoder.prepare_input(prev_frame), state, memory, processed_memory, mask
         )
 
-    def forward(self, text: Tensor, lengths: Tensor, targets: Tensor) -> DecoderOutput:
-        """Teacher forcing: frame t is predicted from ground-truth frame t-1; targets (B, T, 60)."""
+    def forward(
+        self, text: Tensor, lengths: Tensor, targets: Tensor, teacher: Tensor | None = None
+    ) -> DecoderOutput:
+        """Teacher forcing: frame t is predicted from frame t-1 of `teacher` (B, T, 60),
+        by default the ground truth `targets` (training may pass a corrupted copy)."""
         enc = self.encode(text, lengths)
         B, T, _ = targets.shape
+        teacher = targets if teacher is None else teacher
         prev = torch.cat(
-            (self.initial_frame(B).unsqueeze(1).to(targets.dtype), targets[:, :-1]), dim=1
+            (self.initial_frame(B).unsqueeze(1).to(teacher.dtype), teacher[:, :-1]), dim=1
         )
         inputs = self.decoder.prepare_input(prev)  # whole sequence at once: (B, T, in_dim)
         state = self.initial_state(enc)
