@@ -56,6 +56,7 @@ sysdeps:
 	command -v nunit-console >/dev/null || missing="$$missing nunit-console"; \
 	[ -f /usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll ] || missing="$$missing libnunit-framework2.6.3-cil"; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
+	[ -d /usr/share/games/fortunes ] || missing="$$missing fortunes"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
