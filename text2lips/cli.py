@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("text2lips.data.cli", "inspect and preprocess the real OpenFace/LRS3/RAVDESS data"),
     "train": ("text2lips.train", "train the lip decoder on the real clips"),
     "pretrain": ("text2lips.pretrain", "pretrain the lip decoder on the synthetic viseme corpus"),
+    "viseme": ("text2lips.viseme.model", "fit the viseme baseline on the real training split"),
     "corpus": ("text2lips.viseme.corpus", "build the synthetic text-to-lips pretraining corpus"),
     "eval": ("text2lips.evaluate", "free-running evaluation against the real clips"),
     "speak": ("text2lips.runtime.cli", "synthesise lip frames for a text and print or save them"),
