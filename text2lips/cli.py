@@ -41,6 +41,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             if exc.name is None or not module.startswith(exc.name):
                 raise
             p.set_defaults(_missing=f"'{name}' is not available in this build ({module} missing)")
+            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             continue
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
