@@ -241,3 +241,13 @@ def test_corrupted_teacher_keeps_shape_and_zeroes_dropped_frames():
     assert 0.2 < dropped < 0.4
     kept = noisy[(noisy != 0).any(-1)]
     assert 0.3 < (kept - 1).std().item() < 0.7
+
+
+def test_checkpoints_are_servable_as_they_are(tiny_run) -> None:
+    from text2lips.runtime import Synthesizer
+
+    out, _ = tiny_run
+    synth = Synthesizer.load(out / "best")
+    assert len(synth.info.speakers) == 4  # the LRS3 training speakers, with their lips
+    frame = next(synth.stream("Hello there."))
+    assert frame.landmarks.shape == (60,)

@@ -35,6 +35,7 @@ from text2lips.model import (
     read_metadata,
     save_model,
 )
+from text2lips.runtime.voice import ModelInfo, speakers_from_data
 from text2lips.text import text_to_sequence
 
 LICENCE_NOTE = "trained on LRS3 landmark tracks (CC BY-NC-ND 4.0): non-commercial use only"
@@ -476,6 +477,8 @@ def run(
 
     # data
     data_dir = Path(settings.data) if settings.data else default_data_dir()
+    voice = ModelInfo(name=name, speakers=speakers_from_data(data_dir)).to_metadata()
+    voice.pop("licence")  # the run's own licence note below says what the data impose
     if train_clips is None:
         train_clips = load_clips(data_dir, "lrs3", "pretrain")
     val_clips = load_clips(data_dir, "lrs3", "trainval")
@@ -595,14 +598,14 @@ def run(
                 best = row["val_free_l1_mm"]
                 save_model(
                     model, out_dir / "best",
-                    metadata=_metadata(name, settings, epoch, step, row, data_note),
+                    metadata=_metadata(name, settings, epoch, step, row, data_note, voice),
                 )
         row["best_free_l1_mm"] = best if math.isfinite(best) else None
         row["seconds"] = round(time.perf_counter() - t0, 2)
 
         save_model(
             model, out_dir / "last",
-            metadata=_metadata(name, settings, epoch, step, row, data_note),
+            metadata=_metadata(name, settings, epoch, step, row, data_note, voice),
         )
         _atomic_torch_save(
             {
@@ -637,9 +640,12 @@ def run(
 
 
 def _metadata(
-    name: str, settings: TrainSettings, epoch: int, step: int, row: dict, data_note: str
+    name: str, settings: TrainSettings, epoch: int, step: int, row: dict, data_note: str,
+    voice: dict | None = None,
 ) -> dict:
     return {
+        **(voice or {}),  # speakers etc.: every checkpoint can be served and evaluated as is
+        "version": f"{name}-epoch{epoch}",
         "run": name,
         "epoch": epoch,
         "step": step,

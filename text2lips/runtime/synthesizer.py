@@ -199,7 +199,8 @@ class Synthesizer:
     def warmup(self) -> None:
         """Import the text front end and run a few steps, so the first request pays no set-up."""
         bd = self.batch_decoder(1)
-        bd.add("warmup", "Hello.", SynthesisOptions(max_frames=4, stop=False))
+        bd.add("warmup", "Hello.", SynthesisOptions(
+            reference=np.zeros(FRAME_DIM, np.float32), max_frames=4, stop=False))
         while len(bd):
             bd.step()
 
