@@ -12,8 +12,9 @@ from text2lips.runtime import tiny_test_model
 
 
 def t2l(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "text2lips.cli", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "text2lips.cli", *args], capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,17 @@ def test_speak_writes_frames(model, tmp_path):
 
 def test_render_png_and_gif(model, tmp_path, data_dir):
     png, gif = tmp_path / "s.png", tmp_path / "a.gif"
-    r = t2l("render", "--clip", "trainval/0FkuRwU8HFc/00002", "--model", model, "-o", str(png),
-            "--data", str(data_dir))
+    r = t2l(
+        "render",
+        "--clip",
+        "trainval/0FkuRwU8HFc/00002",
+        "--model",
+        model,
+        "-o",
+        str(png),
+        "--data",
+        str(data_dir),
+    )
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:4] == b"\x89PNG"
     r = t2l("render", "Hi.", "--model", model, "-o", str(gif))
@@ -41,14 +51,20 @@ def test_render_png_and_gif(model, tmp_path, data_dir):
     assert gif.read_bytes()[:3] == b"GIF"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["speak", "hello", "--model", "/nonexistent/model"], "no model checkpoint"),
-    (["speak", "hello", "--model", "{model}", "-o", "{tmp}/x.txt"], "unknown output format"),
-    (["speak", "🙂🙂", "--model", "{model}"], "nothing speakable"),
-    (["render", "hi", "--model", "{model}", "-o", "{tmp}/x.bmp"], "use a .png, .gif or .mp4"),
-    (["render", "--model", "{model}", "-o", "{tmp}/x.png", "--clip", "nope/123"], "matches 0 clips"),
-    (["eval", "--model", "{model}", "--data", "{tmp}"], "no lrs3_ted93/ folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["speak", "hello", "--model", "/nonexistent/model"], "no model checkpoint"),
+        (["speak", "hello", "--model", "{model}", "-o", "{tmp}/x.txt"], "unknown output format"),
+        (["speak", "🙂🙂", "--model", "{model}"], "nothing speakable"),
+        (["render", "hi", "--model", "{model}", "-o", "{tmp}/x.bmp"], "use a .png, .gif or .mp4"),
+        (
+            ["render", "--model", "{model}", "-o", "{tmp}/x.png", "--clip", "nope/123"],
+            "matches 0 clips",
+        ),
+        (["eval", "--model", "{model}", "--data", "{tmp}"], "no lrs3_ted93/ folder"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(model, tmp_path, args, message):
     r = t2l(*[a.format(model=model, tmp=tmp_path) for a in args])
     assert r.returncode == 2

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import decode_with_joins
 
 from text2lips import Text2LipsError
 from text2lips.model import load_model, read_metadata
@@ -45,17 +46,8 @@ def _stream(synth: Synthesizer, text: str, n: int = 200) -> np.ndarray:
 
 def _batched(synth: Synthesizer) -> dict[str, np.ndarray]:
     # Joins at different steps and early leaves: batch 2 -> 3 -> 2 -> 1 crosses buckets.
-    joins, max_frames = {0: TEXTS[:2], 7: [TEXTS[2]]}, {TEXTS[0]: 40, TEXTS[1]: 120, TEXTS[2]: 60}
-    bd = synth.batch_decoder(max_batch=8)
-    got: dict[str, list[np.ndarray]] = {}
-    step = 0
-    while step == 0 or len(bd):
-        for t in joins.get(step, []):
-            bd.add(t, t, SynthesisOptions(max_frames=max_frames[t], stop=False))
-        for key, frame in bd.step():
-            got.setdefault(key, []).append(frame.displacement)
-        step += 1
-    return {k: np.stack(v) for k, v in got.items()}
+    return decode_with_joins(synth, {0: TEXTS[:2], 7: [TEXTS[2]]},
+                             {TEXTS[0]: 40, TEXTS[1]: 120, TEXTS[2]: 60})
 
 
 # --- everywhere: the errors a machine without the GPU stack gives ---------------------------

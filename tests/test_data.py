@@ -27,8 +27,19 @@ RIGID = [27, 28, 29, 30, 36, 39, 42, 45]  # nose bridge and eye corners
 
 def test_summary_counts(data_dir):
     out = subprocess.run(
-        [sys.executable, "-m", "text2lips.cli", "data", "summary", "--data", str(data_dir), "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "text2lips.cli",
+            "data",
+            "summary",
+            "--data",
+            str(data_dir),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     s = json.loads(out.stdout)
     assert s["lrs3"]["clips"] == 93
@@ -76,8 +87,9 @@ def test_head_space_recovers_a_rigid_shape_exactly():
     euler = rng.uniform(-0.6, 0.6, (50, 3))
     t = rng.normal(0, 100, (50, 3)) + [0, 0, 600]
     cam = np.einsum("nij,pj->npi", rotation_matrices(euler), shape) + t[:, None]  # X = R·S + T
-    np.testing.assert_allclose(to_head_space(cam, t, euler), np.broadcast_to(shape, cam.shape),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        to_head_space(cam, t, euler), np.broadcast_to(shape, cam.shape), atol=1e-9
+    )
     wrong = to_head_space(cam, t, euler, order="zyx")
     assert np.abs(wrong - shape).max() > 1.0
 
@@ -97,7 +109,9 @@ def test_clips_are_80fps_head_space_with_targets(data_dir):
     np.testing.assert_allclose(clip.reference.mean(axis=0), 0, atol=1e-4)
     # 80 fps: the clip lasts as long as its source video rows
     fps = json.loads((data_dir / "lrs3_ted93" / "fps.json").read_text())
-    src = data_dir / "lrs3_ted93" / "landmarks" / "pretrain" / f"{clip.clip_id.split('/', 2)[2]}.csv"
+    src = (
+        data_dir / "lrs3_ted93" / "landmarks" / "pretrain" / f"{clip.clip_id.split('/', 2)[2]}.csv"
+    )
     rows = len(pd.read_csv(src))
     assert clip.duration_s == pytest.approx(rows / fps[clip.speaker], abs=2 / FRAME_RATE)
     # words are timed inside the clip
@@ -130,8 +144,14 @@ def _as_feature_extraction(src, dst, low_conf_rows=(), failed_rows=()):
     """Rewrite a real pandas-saved file in FeatureExtraction's layout (', ' separator)."""
     df = pd.read_csv(src, index_col=0).reset_index(drop=True)
     df = df.drop(columns=[c for c in df.columns if c.startswith("Unnamed")])
-    head = pd.DataFrame({"frame": np.arange(1, len(df) + 1), "face_id": 0,
-                         "timestamp": np.arange(len(df)) / 29.97, "success": 1})
+    head = pd.DataFrame(
+        {
+            "frame": np.arange(1, len(df) + 1),
+            "face_id": 0,
+            "timestamp": np.arange(len(df)) / 29.97,
+            "success": 1,
+        }
+    )
     df = pd.concat([head, df], axis=1)
     df.loc[list(failed_rows), "success"] = 0
     df.loc[list(low_conf_rows), "confidence"] = 0.3
@@ -161,13 +181,24 @@ def test_feature_extraction_layout_and_drop_report(data_dir, tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda lines: [lines[0].replace("X_48,", "")] + [
-            ",".join(l.split(",")[:-1]) for l in lines[1:]], "missing columns X_48"),
-        (lambda lines: lines[:5] + [",".join(lines[5].split(",")[:40])] + lines[6:], "truncated row"),
+        (
+            lambda lines: (
+                [lines[0].replace("X_48,", "")] + [",".join(ln.split(",")[:-1]) for ln in lines[1:]]
+            ),
+            "missing columns X_48",
+        ),
+        (
+            lambda lines: lines[:5] + [",".join(lines[5].split(",")[:40])] + lines[6:],
+            "truncated row",
+        ),
         (lambda lines: [], "empty"),
         (lambda lines: lines[:1], "no frames"),
-        (lambda lines: lines[:3] + [lines[3].replace(lines[3].split(",")[20], "nan", 1)] + lines[4:],
-         "NaN at data row 3"),
+        (
+            lambda lines: (
+                lines[:3] + [lines[3].replace(lines[3].split(",")[20], "nan", 1)] + lines[4:]
+            ),
+            "NaN at data row 3",
+        ),
     ],
     ids=["missing-columns", "truncated-row", "empty-file", "header-only", "nan"],
 )
@@ -183,7 +214,8 @@ def test_bad_csv_gives_one_clear_error(data_dir, tmp_path, mutate, message):
 def test_bad_data_dir_is_a_cli_error(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "text2lips.cli", "data", "summary", "--data", str(tmp_path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "lrs3_ted93" in out.stderr

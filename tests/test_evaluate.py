@@ -13,16 +13,40 @@ from text2lips.data.dataset import load_clips
 from text2lips.evaluate import clip_metrics, pearson
 from text2lips.runtime import tiny_test_model
 
-KEYS = {"l1_mm", "opening_r", "motion_ratio", "duration_ratio", "teacher_forced_loss",
-        "zero_motion", "clips", "model", "split"}
+KEYS = {
+    "l1_mm",
+    "opening_r",
+    "motion_ratio",
+    "duration_ratio",
+    "teacher_forced_loss",
+    "zero_motion",
+    "clips",
+    "model",
+    "split",
+}
 
 
 def test_eval_cli_json_keys(tmp_path, data_dir):
     model = tiny_test_model(tmp_path / "m")
     out = subprocess.run(
-        [sys.executable, "-m", "text2lips.cli", "eval", "--model", str(model), "--data",
-         str(data_dir), "--split", "trainval", "--max-clips", "3", "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "text2lips.cli",
+            "eval",
+            "--model",
+            str(model),
+            "--data",
+            str(data_dir),
+            "--split",
+            "trainval",
+            "--max-clips",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(out.stdout)
     assert KEYS <= set(result)

@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from helpers import decode_with_joins
 
 from text2lips import Text2LipsError
 from text2lips.cli import main
@@ -30,14 +31,6 @@ from text2lips.runtime.onnx_backend import (
 TOL_MM = 1e-3
 TEXTS = ["Hello there.", "Put the book back on the map, then walk north.", "Mom paid Bob."]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The tiny model's ops are too small to share: threads only contend on a busy machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +85,11 @@ def test_onnxruntime_free_runs_like_torch_for_200_steps(synths):
     assert np.abs(a - b).max() <= TOL_MM
 
 
-def _batched(synth, joins, max_frames):
-    bd = synth.batch_decoder(max_batch=8)
-    got: dict[str, list[np.ndarray]] = {}
-    step = 0
-    while step == 0 or len(bd):
-        for t in joins.get(step, []):
-            bd.add(t, t, SynthesisOptions(max_frames=max_frames[t], stop=False))
-        for key, frame in bd.step():
-            got.setdefault(key, []).append(frame.displacement)
-        step += 1
-    return {k: np.stack(v) for k, v in got.items()}
-
-
 def test_batched_with_joins_and_leaves_matches_torch(synths):
     # Rows join at different steps (memory padded to the longest text) and leave early.
     joins = {0: TEXTS[:2], 7: [TEXTS[2]]}
     max_frames = {TEXTS[0]: 40, TEXTS[1]: 120, TEXTS[2]: 60}
-    a, b = (_batched(s, joins, max_frames) for s in synths)
+    a, b = (decode_with_joins(s, joins, max_frames) for s in synths)
     for t in TEXTS:
         assert a[t].shape == b[t].shape == (max_frames[t], 60)
         assert np.abs(a[t] - b[t]).max() <= TOL_MM, t

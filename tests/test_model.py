@@ -42,14 +42,6 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the CI box is shared: don't oversubscribe."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def make_model(config: ModelConfig = TINY, seed: int = 0) -> LipDecoder:
     torch.manual_seed(seed)

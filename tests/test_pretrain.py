@@ -34,14 +34,6 @@ TINY = ModelConfig(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the box is shared: don't oversubscribe."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def pretrain_cli(out: Path, corpus: Path, config: Path, data_dir: Path, *extra: str) -> int:
     return main([

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import decode_with_joins
 
 from text2lips import Text2LipsError
 from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
@@ -69,19 +70,10 @@ def test_client_reference_and_speaker_errors(synth):
 
 def test_batched_equals_one_by_one_with_joins_and_leaves(synth):
     solo = {t: np.stack([f.displacement for f in synth.stream(t)]) for t in TEXTS}
-    bd = synth.batch_decoder(max_batch=8)
-    got: dict[str, list[np.ndarray]] = {t: [] for t in TEXTS}
     # utterances join at different steps; short ones leave while long ones go on
-    joins = {0: TEXTS[:2], 5: [TEXTS[2]], 17: [TEXTS[3]]}
-    step = 0
-    while step == 0 or len(bd):
-        for t in joins.get(step, []):
-            bd.add(t, t)
-        for key, frame in bd.step():
-            got[key].append(frame.displacement)
-        step += 1
+    got = decode_with_joins(synth, {0: TEXTS[:2], 5: [TEXTS[2]], 17: [TEXTS[3]]})
     for t in TEXTS:
-        batched = np.stack(got[t])
+        batched = got[t]
         assert batched.shape == solo[t].shape
         np.testing.assert_allclose(batched, solo[t], atol=1e-4)
 

@@ -37,14 +37,6 @@ TINY = ModelConfig(
 SEED = 7
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the CI box is shared: don't oversubscribe."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope="module")
 def short_clips(data_dir: Path) -> list:

@@ -71,11 +71,15 @@ def decode_clips(
         while todo and len(bd) < max_batch:
             i = todo.pop(0)
             # Displacements are compared, so the reference added to them does not matter.
-            bd.add(i, clips[i].text, SynthesisOptions(
-                reference=np.zeros(FRAME_DIM, np.float32),
-                max_frames=clips[i].n_frames if to_true_length else None,
-                stop=not to_true_length,
-            ))
+            bd.add(
+                i,
+                clips[i].text,
+                SynthesisOptions(
+                    reference=np.zeros(FRAME_DIM, np.float32),
+                    max_frames=clips[i].n_frames if to_true_length else None,
+                    stop=not to_true_length,
+                ),
+            )
         for i, frame in bd.step():
             out[i].append(frame.displacement)
     return [np.stack(out[i]) for i in range(len(clips))]
@@ -108,20 +112,24 @@ def _mean(rows: list[dict[str, float]], key: str) -> float:
 def evaluate(synth: Synthesizer, clips: list[Clip], *, with_duration: bool = True) -> dict:
     """Metrics for a model and for the zero-motion baseline, plus per-clip rows."""
     preds = decode_clips(synth, clips, to_true_length=True)
-    rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips)]
+    rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
     if with_duration:
         natural = decode_clips(synth, clips, to_true_length=False)
-        for r, n, c in zip(rows, natural, clips):
+        for r, n, c in zip(rows, natural, clips, strict=True):
             r["duration_ratio"] = len(n) / c.n_frames
     zero = [clip_metrics(np.zeros_like(c.target), c) for c in clips]
     model = Metrics(
-        l1_mm=_mean(rows, "l1_mm"), opening_r=_mean(rows, "opening_r"),
+        l1_mm=_mean(rows, "l1_mm"),
+        opening_r=_mean(rows, "opening_r"),
         motion_ratio=_mean(rows, "motion_ratio"),
         duration_ratio=_mean(rows, "duration_ratio") if with_duration else math.nan,
         clips=len(clips),
     )
     baseline = Metrics(
-        l1_mm=_mean(zero, "l1_mm"), opening_r=0.0, motion_ratio=0.0, duration_ratio=1.0,
+        l1_mm=_mean(zero, "l1_mm"),
+        opening_r=0.0,
+        motion_ratio=0.0,
+        duration_ratio=1.0,
         clips=len(clips),
     )
     return {
@@ -136,8 +144,11 @@ def evaluate(synth: Synthesizer, clips: list[Clip], *, with_duration: bool = Tru
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="models/default",
-                        help="model directory, or 'viseme' for the viseme baseline")
+    parser.add_argument(
+        "--model",
+        default="models/default",
+        help="model directory, or 'viseme' for the viseme baseline",
+    )
     parser.add_argument("--data", type=Path, default=None, help="shared data folder")
     parser.add_argument("--split", default="trainval", choices=["pretrain", "trainval"])
     parser.add_argument("--backend", default="torch-cpu", help="runtime backend")
@@ -159,8 +170,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     z = result["zero_motion"]
     print(f"{'':14s}{'l1_mm':>8s}{'opening_r':>11s}{'motion':>8s}{'duration':>10s}")
-    print(f"{result['model']:14s}{result['l1_mm']:8.3f}{result['opening_r']:11.3f}"
-          f"{result['motion_ratio']:8.3f}{result['duration_ratio']:10.3f}")
+    print(
+        f"{result['model']:14s}{result['l1_mm']:8.3f}{result['opening_r']:11.3f}"
+        f"{result['motion_ratio']:8.3f}{result['duration_ratio']:10.3f}"
+    )
     print(f"{'zero motion':14s}{z['l1_mm']:8.3f}{0:11.3f}{0:8.3f}{1:10.3f}")
     if result["teacher_forced_loss"] is not None:
         print(f"teacher-forced loss (paper's number): {result['teacher_forced_loss']:.4f}")

@@ -55,15 +55,17 @@ def render_strip(tracks: dict[str, np.ndarray], out: Path, title: str, n: int = 
     T = min(len(t) for t in tracks.values())
     idx = np.linspace(0, T - 1, n).round().astype(int)
     lim = _limits(*tracks.values())
-    fig, axes = plt.subplots(len(tracks), n, figsize=(1.6 * n, 1.3 * len(tracks) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(tracks), n, figsize=(1.6 * n, 1.3 * len(tracks) + 0.6), squeeze=False
+    )
     for r, (name, track) in enumerate(tracks.items()):
         for c, i in enumerate(idx):
             _draw(axes[r, c], track[i], colours[r % 3], lim)
             if r == 0:
                 axes[r, c].set_title(f"{i / FRAME_RATE:.2f}s", fontsize=8)
-        axes[r, 0].text(-0.1, 0.5, name, transform=axes[r, 0].transAxes, ha="right",
-                        va="center", fontsize=9)
+        axes[r, 0].text(
+            -0.1, 0.5, name, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=9
+        )
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save_figure(fig, out)
@@ -81,7 +83,9 @@ def render_animation(tracks: dict[str, np.ndarray], out: Path, title: str) -> No
     fig, axes = plt.subplots(1, len(res), figsize=(3.2 * len(res), 2.4), dpi=100, squeeze=False)
     images = []
     for i in range(T):
-        for ax, (name, track), colour in zip(axes[0], res.items(), ["tab:red", "tab:blue"]):
+        for ax, (name, track), colour in zip(
+            axes[0], res.items(), ["tab:red", "tab:blue"], strict=False
+        ):
             ax.clear()
             _draw(ax, track[i], colour, lim)
             ax.set_title(name, fontsize=9)
@@ -94,8 +98,9 @@ def render_animation(tracks: dict[str, np.ndarray], out: Path, title: str) -> No
         if out.suffix == ".gif":
             imageio.mimsave(tmp, images, format="GIF", duration=1000 / ANIMATION_FPS, loop=0)
         else:
-            imageio.mimsave(tmp, images, format="FFMPEG", fps=ANIMATION_FPS, codec="libx264",
-                            macro_block_size=8)
+            imageio.mimsave(
+                tmp, images, format="FFMPEG", fps=ANIMATION_FPS, codec="libx264", macro_block_size=8
+            )
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -119,16 +124,29 @@ def _save_figure(fig, out: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("text", nargs="?", default=None,
-                        help="what to say (optional with --clip: the clip's transcript)")
+    parser.add_argument(
+        "text",
+        nargs="?",
+        default=None,
+        help="what to say (optional with --clip: the clip's transcript)",
+    )
     parser.add_argument("-o", "--out", type=Path, required=True, help="out.png, out.gif or out.mp4")
-    parser.add_argument("--model", default="models/default",
-                        help="model directory, or 'viseme' for the viseme baseline")
-    parser.add_argument("--clip", default=None,
-                        help="a real clip id (e.g. trainval/0FkuRwU8HFc/00002): draw the truth too")
+    parser.add_argument(
+        "--model",
+        default="models/default",
+        help="model directory, or 'viseme' for the viseme baseline",
+    )
+    parser.add_argument(
+        "--clip",
+        default=None,
+        help="a real clip id (e.g. trainval/0FkuRwU8HFc/00002): draw the truth too",
+    )
     parser.add_argument("--data", type=Path, default=None, help="shared data folder")
-    parser.add_argument("--blendshapes", action="store_true",
-                        help="plot blend-shape weights over time instead of lips")
+    parser.add_argument(
+        "--blendshapes",
+        action="store_true",
+        help="plot blend-shape weights over time instead of lips",
+    )
     parser.add_argument("--frames", type=int, default=10, help="frames in a PNG strip")
 
 
@@ -139,7 +157,9 @@ def _find_clip(data: Path | None, clip_id: str):
     key = clip_id.removeprefix("lrs3/")
     found = [c for c in clips if c.clip_id.removeprefix("lrs3/").endswith(key)]
     if len(found) != 1:
-        raise Text2LipsError(f"clip {clip_id!r} matches {len(found)} clips; e.g. {clips[0].clip_id}")
+        raise Text2LipsError(
+            f"clip {clip_id!r} matches {len(found)} clips; e.g. {clips[0].clip_id}"
+        )
     return found[0]
 
 

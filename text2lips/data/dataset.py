@@ -116,17 +116,28 @@ def _sources(data_dir: Path, corpus: str) -> list[dict]:
                 video = csv.parent.name
                 if video not in fps:
                     raise Text2LipsError(f"{fps_path}: no frame rate for video {video}")
-                out.append(dict(
-                    clip_id=f"lrs3/{split}/{video}/{csv.stem}", split=split, speaker=video,
-                    csv=csv, transcript=root / "transcripts" / split / video / f"{csv.stem}.txt",
-                    fps=float(fps[video]),
-                ))
+                out.append(
+                    dict(
+                        clip_id=f"lrs3/{split}/{video}/{csv.stem}",
+                        split=split,
+                        speaker=video,
+                        csv=csv,
+                        transcript=root / "transcripts" / split / video / f"{csv.stem}.txt",
+                        fps=float(fps[video]),
+                    )
+                )
     else:
         for csv in sorted(root.glob("Actor_*/*.csv")):
-            out.append(dict(
-                clip_id=f"ravdess/{csv.parent.name}/{csv.stem}", split="all",
-                speaker=csv.parent.name, csv=csv, transcript=None, fps=RAVDESS_FPS,
-            ))
+            out.append(
+                dict(
+                    clip_id=f"ravdess/{csv.parent.name}/{csv.stem}",
+                    split="all",
+                    speaker=csv.parent.name,
+                    csv=csv,
+                    transcript=None,
+                    fps=RAVDESS_FPS,
+                )
+            )
     if not out:
         raise Text2LipsError(f"{root}: no landmark CSVs found")
     return out
@@ -156,13 +167,19 @@ def _preprocess(src: dict, min_confidence: float) -> tuple[np.ndarray, dict]:
         text, words = ravdess_statement(src["csv"].name), []
     d = track.drops
     meta = dict(
-        clip_id=src["clip_id"], split=src["split"], speaker=src["speaker"], text=text,
-        words=words, drops=[d.total, d.low_confidence, d.not_success],
+        clip_id=src["clip_id"],
+        split=src["split"],
+        speaker=src["speaker"],
+        text=text,
+        words=words,
+        drops=[d.total, d.low_confidence, d.not_success],
     )
     return lips.astype(np.float32), meta
 
 
-def _load_corpus(data_dir: Path, corpus: str, min_confidence: float) -> list[tuple[np.ndarray, dict]]:
+def _load_corpus(
+    data_dir: Path, corpus: str, min_confidence: float
+) -> list[tuple[np.ndarray, dict]]:
     sources = _sources(data_dir, corpus)
     path = cache_dir() / f"{corpus}-{_cache_key(sources, min_confidence)}.npz"
     if path.exists():
@@ -170,7 +187,7 @@ def _load_corpus(data_dir: Path, corpus: str, min_confidence: float) -> list[tup
             with np.load(path) as z:
                 metas = json.loads(str(z["meta"]))
                 lips, offsets = z["lips"], z["offsets"]
-            return [(lips[offsets[i]:offsets[i + 1]], m) for i, m in enumerate(metas)]
+            return [(lips[offsets[i] : offsets[i + 1]], m) for i, m in enumerate(metas)]
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is rebuilt below
     items = [_preprocess(s, min_confidence) for s in sources]
@@ -180,8 +197,12 @@ def _load_corpus(data_dir: Path, corpus: str, min_confidence: float) -> list[tup
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, lips=np.concatenate([x for x, _ in items]), offsets=offsets,
-                     meta=np.array(json.dumps([m for _, m in items])))
+            np.savez(
+                f,
+                lips=np.concatenate([x for x, _ in items]),
+                offsets=offsets,
+                meta=np.array(json.dumps([m for _, m in items])),
+            )
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -202,7 +223,8 @@ def _references(items: Iterable[tuple[np.ndarray, dict]], corpus: str) -> dict[s
 
 
 def speaker_references(
-    data_dir: str | Path | None = None, corpus: str = "lrs3",
+    data_dir: str | Path | None = None,
+    corpus: str = "lrs3",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> dict[str, np.ndarray]:
     """Speaker -> (20, 3) centred neutral shape (the mean over the speaker's training frames)."""
@@ -217,7 +239,9 @@ def _check_corpus(corpus: str) -> None:
 
 
 def load_clips(
-    data_dir: str | Path | None = None, corpus: str = "lrs3", split: str | None = None,
+    data_dir: str | Path | None = None,
+    corpus: str = "lrs3",
+    split: str | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> list[Clip]:
     """The clips of a corpus (and split), preprocessed and cached; in a stable order."""
@@ -235,9 +259,17 @@ def load_clips(
             continue
         if m["speaker"] not in refs:
             raise Text2LipsError(f"{m['clip_id']}: speaker {m['speaker']} has no training clips")
-        clips.append(Clip(
-            clip_id=m["clip_id"], corpus=corpus, split=m["split"], speaker=m["speaker"],
-            text=m["text"], words=tuple(WordTiming(w, float(s), float(e)) for w, s, e in m["words"]),
-            lips=lips, reference=refs[m["speaker"]], drops=DropReport(*m["drops"]),
-        ))
+        clips.append(
+            Clip(
+                clip_id=m["clip_id"],
+                corpus=corpus,
+                split=m["split"],
+                speaker=m["speaker"],
+                text=m["text"],
+                words=tuple(WordTiming(w, float(s), float(e)) for w, s, e in m["words"]),
+                lips=lips,
+                reference=refs[m["speaker"]],
+                drops=DropReport(*m["drops"]),
+            )
+        )
     return clips

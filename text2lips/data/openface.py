@@ -46,7 +46,8 @@ class DropReport:
     def __str__(self) -> str:
         return (
             f"{self.dropped}/{self.total} frames dropped "
-            f"(confidence below threshold: {self.low_confidence}, tracking failed: {self.not_success})"
+            f"(confidence below threshold: {self.low_confidence}, "
+            f"tracking failed: {self.not_success})"
         )
 
 
@@ -96,7 +97,9 @@ def read_openface_csv(path: str | Path) -> OpenFaceTrack:
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        shown = ", ".join(missing[:6]) + (
+            f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        )
         raise OpenFaceError(f"{path}: missing columns {shown}")
     if len(df) == 0:
         raise OpenFaceError(f"{path}: the file has a header but no frames")
@@ -141,7 +144,9 @@ def read_openface_csv(path: str | Path) -> OpenFaceTrack:
     )
 
 
-def filter_frames(track: OpenFaceTrack, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> OpenFaceTrack:
+def filter_frames(
+    track: OpenFaceTrack, min_confidence: float = DEFAULT_MIN_CONFIDENCE
+) -> OpenFaceTrack:
     """Keep frames that OpenFace tracked with confidence >= min_confidence; report the rest."""
     failed = ~track.success
     low = (track.confidence < min_confidence) & ~failed
@@ -200,7 +205,9 @@ def summarize_drops(reports: list[DropReport]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for r in reports:
         total.update(
-            frames=r.total, dropped=r.dropped, low_confidence=r.low_confidence,
+            frames=r.total,
+            dropped=r.dropped,
+            low_confidence=r.low_confidence,
             not_success=r.not_success,
         )
     return {k: int(total[k]) for k in ("frames", "dropped", "low_confidence", "not_success")}

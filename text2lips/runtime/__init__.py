@@ -16,12 +16,19 @@ from text2lips.runtime.synthesizer import (
 from text2lips.runtime.voice import ModelInfo
 
 __all__ = [
-    "BACKENDS", "BatchDecoder", "Frame", "ModelInfo", "SynthesisOptions", "Synthesizer",
+    "BACKENDS",
+    "BatchDecoder",
+    "Frame",
+    "ModelInfo",
+    "SynthesisOptions",
+    "Synthesizer",
     "tiny_test_model",
 ]
 
 
-def _ellipse_lips(width: float = 50.0, height: float = 14.0, centre=(0.0, 40.0, -10.0)) -> np.ndarray:
+def _ellipse_lips(
+    width: float = 50.0, height: float = 14.0, centre=(0.0, 40.0, -10.0)
+) -> np.ndarray:
     """A plausible neutral mouth (60,) for untrained test models: outer and inner ellipses."""
     outer = np.linspace(np.pi, -np.pi, 12, endpoint=False)  # 48 at one corner, round the lip
     inner = np.linspace(np.pi, -np.pi, 8, endpoint=False)
@@ -42,9 +49,15 @@ def tiny_test_model(out_dir: str | Path, *, seed: int = 0, gate_bias: float | No
 
     torch.manual_seed(seed)
     cfg = ModelConfig(
-        symbols_embedding_dim=32, encoder_embedding_dim=32, attention_rnn_dim=32,
-        decoder_rnn_dim=32, attention_dim=16, attention_location_n_filters=4,
-        attention_location_kernel_size=7, max_frames_per_symbol=3.0, min_frames=8,
+        symbols_embedding_dim=32,
+        encoder_embedding_dim=32,
+        attention_rnn_dim=32,
+        decoder_rnn_dim=32,
+        attention_dim=16,
+        attention_location_n_filters=4,
+        attention_location_kernel_size=7,
+        max_frames_per_symbol=3.0,
+        min_frames=8,
     )
     model = LipDecoder(cfg)
     if gate_bias is not None:
@@ -52,8 +65,11 @@ def tiny_test_model(out_dir: str | Path, *, seed: int = 0, gate_bias: float | No
             model.decoder.gate_layer.linear_layer.weight.zero_()
             model.decoder.gate_layer.linear_layer.bias.fill_(gate_bias)
     info = ModelInfo(
-        name="untrained-tiny", version="0", licence="test model, random weights",
-        speakers={"neutral": _ellipse_lips()}, default_speaker="neutral",
+        name="untrained-tiny",
+        version="0",
+        licence="test model, random weights",
+        speakers={"neutral": _ellipse_lips()},
+        default_speaker="neutral",
     )
     out = Path(out_dir)
     save_model(model, out, metadata=info.to_metadata())

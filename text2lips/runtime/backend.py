@@ -71,8 +71,12 @@ class TorchBackend:
     """Eager PyTorch on CPU or CUDA; optional int8 dynamic quantisation of the decoder on CPU."""
 
     def __init__(
-        self, model: LipDecoder, device: str | torch.device = "cpu", *,
-        quantize: str | None = None, threads: int | None = None,
+        self,
+        model: LipDecoder,
+        device: str | torch.device = "cpu",
+        *,
+        quantize: str | None = None,
+        threads: int | None = None,
     ) -> None:
         if threads is not None:
             if threads < 1:
@@ -103,8 +107,12 @@ class TorchBackend:
         ids, lengths = ids.to(self.device), lengths.to(self.device)
         enc = self.model.encode(ids, lengths, pack=len(texts) > 1)
         return TorchRows(
-            enc.memory, enc.processed_memory, enc.mask, lengths - 1,
-            self.model.initial_state(enc), self.model.initial_frame(len(texts)).to(enc.memory.dtype),
+            enc.memory,
+            enc.processed_memory,
+            enc.mask,
+            lengths - 1,
+            self.model.initial_state(enc),
+            self.model.initial_frame(len(texts)).to(enc.memory.dtype),
         )
 
     @torch.inference_mode()
@@ -117,13 +125,18 @@ class TorchBackend:
             # Tensors with a text-length axis are padded to the longer of the two batches.
             return torch.cat((_pad_l(a, L, value), _pad_l(b, L, value)))
 
-        st = DecoderState(*(
-            cat_l(a, b) if name.startswith("attention_weights") else torch.cat((a, b))
-            for name, a, b in zip(DecoderState._fields, rows.state, new.state)
-        ))
+        st = DecoderState(
+            *(
+                cat_l(a, b) if name.startswith("attention_weights") else torch.cat((a, b))
+                for name, a, b in zip(DecoderState._fields, rows.state, new.state, strict=True)
+            )
+        )
         return TorchRows(
-            cat_l(rows.memory, new.memory), cat_l(rows.processed, new.processed),
-            cat_l(rows.mask, new.mask, True), torch.cat((rows.last, new.last)), st,
+            cat_l(rows.memory, new.memory),
+            cat_l(rows.processed, new.processed),
+            cat_l(rows.mask, new.mask, True),
+            torch.cat((rows.last, new.last)),
+            st,
             torch.cat((rows.prev, new.prev)),
         )
 
@@ -135,17 +148,26 @@ class TorchBackend:
         # Trim text padding no remaining row needs, so short batches stop paying for long ones.
         L = int((~mask).sum(dim=1).max()) if len(index) else 0
         trim = lambda x: x[:, :L] if L else x  # noqa: E731
-        st = DecoderState(*(
-            trim(sel(x)) if name.startswith("attention_weights") else sel(x)
-            for name, x in zip(DecoderState._fields, rows.state)
-        ))
-        return TorchRows(trim(sel(rows.memory)), trim(sel(rows.processed)), trim(mask),
-                         sel(rows.last), st, sel(rows.prev))
+        st = DecoderState(
+            *(
+                trim(sel(x)) if name.startswith("attention_weights") else sel(x)
+                for name, x in zip(DecoderState._fields, rows.state, strict=True)
+            )
+        )
+        return TorchRows(
+            trim(sel(rows.memory)),
+            trim(sel(rows.processed)),
+            trim(mask),
+            sel(rows.last),
+            st,
+            sel(rows.prev),
+        )
 
     @torch.inference_mode()
     def step(self, rows: TorchRows) -> tuple[TorchRows, StepResult]:
-        frame, gate, state = self.model.step(rows.prev, rows.state, rows.memory, rows.processed,
-                                             rows.mask)
+        frame, gate, state = self.model.step(
+            rows.prev, rows.state, rows.memory, rows.processed, rows.mask
+        )
         at_end = state.attention_weights.argmax(dim=1) >= rows.last
         rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, state, frame)
         return rows, StepResult(

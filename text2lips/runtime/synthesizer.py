@@ -127,15 +127,25 @@ class BatchDecoder:
         for i, u in enumerate(self._live):
             n = u.produced
             u.produced += 1
-            gate_stop = u.stop and u.produced >= u.min_frames and bool(
-                res.stop_prob[i] > self.synth.gate_threshold and res.at_end[i]
+            gate_stop = (
+                u.stop
+                and u.produced >= u.min_frames
+                and bool(res.stop_prob[i] > self.synth.gate_threshold and res.at_end[i])
             )
             last = gate_stop or u.produced >= u.bound
             disp = res.frames[i]
-            out.append((u.key, Frame(
-                index=n, time_s=n / FRAME_RATE, landmarks=(u.reference + disp).astype(np.float32),
-                last=last, displacement=disp,
-            )))
+            out.append(
+                (
+                    u.key,
+                    Frame(
+                        index=n,
+                        time_s=n / FRAME_RATE,
+                        landmarks=(u.reference + disp).astype(np.float32),
+                        last=last,
+                        displacement=disp,
+                    ),
+                )
+            )
             if not last:
                 keep.append(i)
         if len(keep) != len(self._live):
@@ -146,8 +156,15 @@ class BatchDecoder:
 class Synthesizer:
     """A loaded model: its backend, its speakers, and streaming synthesis."""
 
-    def __init__(self, backend: Any, info: ModelInfo, *, gate_threshold: float = 0.5,
-                 max_frames_per_symbol: float = 12.0, min_frames: int = 16) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        info: ModelInfo,
+        *,
+        gate_threshold: float = 0.5,
+        max_frames_per_symbol: float = 12.0,
+        min_frames: int = 16,
+    ) -> None:
         self.backend = backend
         self.info = info
         self.gate_threshold = gate_threshold
@@ -156,7 +173,11 @@ class Synthesizer:
 
     @classmethod
     def load(
-        cls, model: str | Path, backend: str = "torch-cpu", *, threads: int | None = None,
+        cls,
+        model: str | Path,
+        backend: str = "torch-cpu",
+        *,
+        threads: int | None = None,
         device: str | None = None,
     ) -> Synthesizer:
         """Load a model directory (or `viseme`) on a backend (one of BACKENDS)."""
@@ -165,7 +186,9 @@ class Synthesizer:
 
             return load_viseme_synthesizer()
         if backend not in BACKENDS:
-            raise Text2LipsError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+            raise Text2LipsError(
+                f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
         from text2lips.model.checkpoint import load_model, read_metadata
 
         path = Path(model)
@@ -179,7 +202,9 @@ class Synthesizer:
             from text2lips.runtime.backend import TorchBackend
 
             engine = TorchBackend(
-                net, device or "cpu", quantize="int8" if backend == "torch-cpu-int8" else None,
+                net,
+                device or "cpu",
+                quantize="int8" if backend == "torch-cpu-int8" else None,
                 threads=threads,
             )
         elif backend == "onnxruntime":
@@ -191,16 +216,24 @@ class Synthesizer:
 
             engine = TensorRTBackend.from_model_dir(path)
         c = net.config
-        synth = cls(engine, info, gate_threshold=c.gate_threshold,
-                    max_frames_per_symbol=c.max_frames_per_symbol, min_frames=c.min_frames)
+        synth = cls(
+            engine,
+            info,
+            gate_threshold=c.gate_threshold,
+            max_frames_per_symbol=c.max_frames_per_symbol,
+            min_frames=c.min_frames,
+        )
         synth.warmup()
         return synth
 
     def warmup(self) -> None:
         """Import the text front end and run a few steps, so the first request pays no set-up."""
         bd = self.batch_decoder(1)
-        bd.add("warmup", "Hello.", SynthesisOptions(
-            reference=np.zeros(FRAME_DIM, np.float32), max_frames=4, stop=False))
+        bd.add(
+            "warmup",
+            "Hello.",
+            SynthesisOptions(reference=np.zeros(FRAME_DIM, np.float32), max_frames=4, stop=False),
+        )
         while len(bd):
             bd.step()
 
@@ -232,4 +265,3 @@ class Synthesizer:
     def synthesize(self, text: str, options: SynthesisOptions | None = None) -> np.ndarray:
         """The whole utterance at once: (T, 60) landmarks."""
         return np.stack([f.landmarks for f in self.stream(text, options)])
-

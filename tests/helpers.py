@@ -1,0 +1,26 @@
+"""Test helpers shared by several test files (pytest puts tests/ on the import path)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from text2lips.runtime import SynthesisOptions, Synthesizer
+
+
+def decode_with_joins(
+    synth: Synthesizer, joins: dict[int, list[str]], max_frames: dict[str, int] | None = None
+) -> dict[str, np.ndarray]:
+    """Drive a BatchDecoder: texts join at the given steps (and leave when done); returns
+    each text's (T, 60) displacements. `max_frames` fixes lengths (gate off) per text."""
+    bd = synth.batch_decoder(max_batch=8)
+    got: dict[str, list[np.ndarray]] = {}
+    step = 0
+    while step == 0 or len(bd):
+        for t in joins.get(step, []):
+            opts = (SynthesisOptions(max_frames=max_frames[t], stop=False) if max_frames
+                    else SynthesisOptions())
+            bd.add(t, t, opts)
+        for key, frame in bd.step():
+            got.setdefault(key, []).append(frame.displacement)
+        step += 1
+    return {k: np.stack(v) for k, v in got.items()}
