@@ -359,3 +359,17 @@ def test_config_dict_round_trip_and_errors() -> None:
         ModelConfig(encoder_embedding_dim=15)
     with pytest.raises(ConfigError, match="'huge'.*paper, edge"):
         get_config("huge")
+
+
+def test_scheduled_sampling_all_own_inputs_equals_free_running() -> None:
+    # Fed its own predictions at every step, teacher forcing becomes free-running inference.
+    torch.manual_seed(0)
+    model = LipDecoder(TINY).eval()
+    text = torch.randint(1, 148, (2, 9))
+    lengths = torch.tensor([9, 6])
+    targets = torch.randn(2, 30, 60)
+    own = torch.ones(2, 30, dtype=torch.bool)
+    forced = model(text, lengths, targets, own_input=own)
+    free = model.infer(text, lengths, max_frames=30, stop=False)
+    torch.testing.assert_close(forced.frames, free.frames, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(model(text, lengths, targets).frames, free.frames, atol=1e-3)

@@ -101,6 +101,10 @@ class TrainSettings:
     teacher_dropout: float = 0.0
     """Probability of replacing a teacher-forced previous frame by the neutral (zero) frame,
     which pushes the decoder to read the text through attention. 0: off (paper)."""
+    free_running: float = 0.0
+    """Scheduled sampling: the largest share of steps fed the model's own previous
+    prediction instead of the truth, reached linearly over the first half of training.
+    Closes the gap between teacher-forced training and free-running use. 0: off (paper)."""
     guided_attention: float = 0.0
     """Weight of the guided-attention loss (Tachibana et al. 2017): penalises attention far
     from the text/time diagonal, so alignment forms in a few epochs on little data. 0: off."""
@@ -211,6 +215,16 @@ def corrupt_teacher(targets: torch.Tensor, settings: TrainSettings) -> torch.Ten
     teacher = targets + settings.teacher_noise * torch.randn_like(targets)
     keep = torch.rand(targets.shape[:2], device=targets.device) >= settings.teacher_dropout
     return teacher * keep.unsqueeze(-1)
+
+
+def own_input_mask(
+    targets: torch.Tensor, settings: TrainSettings, epoch: int
+) -> torch.Tensor | None:
+    """(B, T) steps fed the model's own prediction (scheduled sampling), or None."""
+    if settings.free_running <= 0:
+        return None
+    ramp = min(1.0, epoch / max(1.0, settings.epochs / 2))
+    return torch.rand(targets.shape[:2], device=targets.device) < settings.free_running * ramp
 
 
 def gate_targets(frame_lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -559,8 +573,11 @@ def run(
         for indices in bar:
             batch = collate([train_set[i] for i in indices]).to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                out = model(batch.text, batch.text_lengths, batch.targets,
-                            teacher=corrupt_teacher(batch.targets, settings))
+                out = model(
+                    batch.text, batch.text_lengths, batch.targets,
+                    teacher=corrupt_teacher(batch.targets, settings),
+                    own_input=own_input_mask(batch.targets, settings, epoch),
+                )
             loss, parts = compute_loss(out, batch, pos_weight)
             if settings.guided_attention > 0:
                 ga = guided_attention_loss(out.alignments, batch.text_lengths, batch.frame_lengths)
@@ -709,6 +726,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="std (mm) of noise on teacher-forced previous frames (default 0)")
     parser.add_argument("--teacher-dropout", type=float,
                         help="probability of zeroing a teacher-forced previous frame (default 0)")
+    parser.add_argument("--free-running", type=float,
+                        help="scheduled sampling: top share of steps fed the model's own "
+                        "prediction, ramped over the first half (default 0: off)")
     parser.add_argument("--guided-attention", type=float,
                         help="weight of the guided (diagonal) attention loss (default 0: off)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")

@@ -349,10 +349,15 @@ class LipDecoder(nn.Module):
         )
 
     def forward(
-        self, text: Tensor, lengths: Tensor, targets: Tensor, teacher: Tensor | None = None
+        self, text: Tensor, lengths: Tensor, targets: Tensor, teacher: Tensor | None = None,
+        own_input: Tensor | None = None,
     ) -> DecoderOutput:
         """Teacher forcing: frame t is predicted from frame t-1 of `teacher` (B, T, 60),
-        by default the ground truth `targets` (training may pass a corrupted copy)."""
+        by default the ground truth `targets` (training may pass a corrupted copy).
+
+        `own_input` (B, T) bool, scheduled sampling: where True, step t is fed the model's
+        own (detached) prediction of frame t-1 instead, as in free-running inference.
+        """
         enc = self.encode(text, lengths)
         B, T, _ = targets.shape
         teacher = targets if teacher is None else teacher
@@ -363,7 +368,11 @@ class LipDecoder(nn.Module):
         state = self.initial_state(enc)
         frames, gates, alignments = [], [], []
         for t in range(T):
-            frame, gate, state = self.decoder.step(inputs[:, t], state, *enc)
+            x = inputs[:, t]
+            if own_input is not None and t > 0:
+                own = self.decoder.prepare_input(frames[-1].detach())
+                x = torch.where(own_input[:, t, None], own, x)
+            frame, gate, state = self.decoder.step(x, state, *enc)
             frames.append(frame)
             gates.append(gate)
             alignments.append(state.attention_weights)
