@@ -8,7 +8,7 @@ from pathlib import Path
 
 from text2lips.model import LipDecoder, ModelConfig, get_config, read_config, save_model
 from text2lips.runtime import ModelInfo, tiny_test_model
-from text2lips.runtime import _ellipse_lips as neutral_lips  # the runtime's test mouth
+from text2lips.runtime import placeholder_lips as neutral_lips
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "benchmarks"

@@ -22,11 +22,12 @@ __all__ = [
     "ModelInfo",
     "SynthesisOptions",
     "Synthesizer",
+    "placeholder_lips",
     "tiny_test_model",
 ]
 
 
-def _ellipse_lips(
+def placeholder_lips(
     width: float = 50.0, height: float = 14.0, centre=(0.0, 40.0, -10.0)
 ) -> np.ndarray:
     """A plausible neutral mouth (60,) for untrained test models: outer and inner ellipses."""
@@ -68,7 +69,7 @@ def tiny_test_model(out_dir: str | Path, *, seed: int = 0, gate_bias: float | No
         name="untrained-tiny",
         version="0",
         licence="test model, random weights",
-        speakers={"neutral": _ellipse_lips()},
+        speakers={"neutral": placeholder_lips()},
         default_speaker="neutral",
     )
     out = Path(out_dir)
