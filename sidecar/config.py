@@ -34,8 +34,11 @@ class ServerConfig:
     """Model directory (relative paths resolve against the repository) or `viseme`."""
     backend: str = "torch-cpu"
     """Runtime backend, one of text2lips.runtime.BACKENDS."""
-    threads: int | None = None
-    """Intra-op threads of the backend; None: the backend's default."""
+    threads: int | None = 1
+    """Intra-op threads of the decode loop's backend. One by default: the per-step ops of a
+    lip decoder are too small to split, and on a shared 2-core box a second thread measured
+    4-9x slower per step (text2lips speak, 59 characters, models/default: RTF 0.045 on one
+    thread, 0.397 on two while another process used a core)."""
     token: str | None = None
     """Bearer token clients must send (`authorization: Bearer <token>`); None: no auth."""
     tls_cert: str | None = None
@@ -94,7 +97,7 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "port": ("--port", "gRPC port (default 50051; 0 = any free port)"),
     "model": ("--model", "model directory, relative to the repository (default models/default)"),
     "backend": ("--backend", "runtime backend (default torch-cpu)"),
-    "threads": ("--threads", "backend intra-op threads"),
+    "threads": ("--threads", "backend intra-op threads (default 1)"),
     "token": ("--token", "require 'authorization: Bearer <token>' metadata"),
     "tls_cert": ("--tls-cert", "PEM certificate chain (TLS on, with --tls-key)"),
     "tls_key": ("--tls-key", "PEM private key"),
