@@ -224,33 +224,8 @@ def unavailable(variant: Variant) -> str | None:
 
 
 def load_synth(variant: Variant, model: BenchModel) -> Synthesizer:
-    """The variant's Synthesizer. fp16 CUDA is built here: `Synthesizer.load` has no dtype
-    switch, so the CUDA-graph backend is used directly when the runtime has one."""
-    if not variant.half:
-        return Synthesizer.load(model.path, backend=variant.backend, threads=variant.threads)
-    from text2lips.model import load_model, read_metadata
-    from text2lips.runtime import ModelInfo
-
-    net = load_model(model.path)
-    try:
-        from text2lips.runtime.cuda_backend import CudaGraphBackend
-    except ImportError:
-        from text2lips.runtime.backend import TorchBackend
-
-        engine = TorchBackend(net.half(), "cuda")
-    else:
-        engine = CudaGraphBackend(net, "cuda", half=True, graphs=True)
-    info = ModelInfo.from_metadata(read_metadata(model.path), fallback_name=model.path.name)
-    c = net.config
-    synth = Synthesizer(
-        engine,
-        info,
-        gate_threshold=c.gate_threshold,
-        max_frames_per_symbol=c.max_frames_per_symbol,
-        min_frames=c.min_frames,
-    )
-    synth.warmup()
-    return synth
+    """The variant's Synthesizer (`torch-cuda` is fp16 with CUDA graphs in the runtime)."""
+    return Synthesizer.load(model.path, backend=variant.backend, threads=variant.threads)
 
 
 MIN_PAIR_FRAMES = 80
