@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "viseme": ("text2lips.viseme.model", "fit the viseme baseline on the real training split"),
     "corpus": ("text2lips.viseme.corpus", "build the synthetic text-to-lips pretraining corpus"),
     "eval": ("text2lips.evaluate", "free-running evaluation against the real clips"),
+    "closure": ("text2lips.closure", "check that the lips close on every p/b/m of unseen text"),
     "speak": ("text2lips.runtime.cli", "synthesise lip frames for a text and print or save them"),
     "render": ("text2lips.render", "draw lip frames as a strip, an animation or weight plots"),
     "export": ("engine_build.export", "export encoder and decoder step to ONNX"),
