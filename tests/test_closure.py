@@ -48,14 +48,16 @@ def test_viseme_check_finds_every_bilabial_phoneme():
 def test_cli_prints_one_json_line_per_text_and_exits_1_when_one_stays_open():
     run = subprocess.run(
         [sys.executable, "-m", "text2lips.cli", "closure", "--model", "viseme", *UNSEEN],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     lines = [json.loads(x) for x in run.stdout.splitlines()]
     assert [x["text"] for x in lines] == UNSEEN
     assert run.returncode == (0 if all(x["all_closed"] for x in lines) else 1)
     bad = subprocess.run(
         [sys.executable, "-m", "text2lips.cli", "closure", "--model", "/no/such/model", "HI"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
