@@ -37,7 +37,6 @@ TINY = ModelConfig(
 SEED = 7
 
 
-
 @pytest.fixture(scope="module")
 def short_clips(data_dir: Path) -> list:
     """The 8 shortest real training clips: what `--max-clips 8` trains on."""
@@ -218,6 +217,30 @@ def test_guided_attention_is_zero_on_the_diagonal_and_high_off_it():
     assert guided_attention_loss(anti, lengths_t, lengths_f) > 0.5
 
 
+def test_motion_loss_is_zero_for_the_truth_and_penalises_a_still_or_padded_prediction():
+    from text2lips.train import Batch, motion_loss
+
+    torch.manual_seed(0)
+    targets = torch.randn(2, 50, 60)
+    targets[1, 30:] = 0  # padding past the second sequence's 30 frames
+    lengths = torch.tensor([50, 30])
+    batch = Batch(
+        text=torch.zeros(2, 5, dtype=torch.long),
+        text_lengths=torch.tensor([5, 5]),
+        targets=targets,
+        frame_lengths=lengths,
+        gate_targets=torch.zeros(2, 50),
+    )
+    assert motion_loss(targets, batch).item() < 1e-2
+    # Standing still costs the true std (about 1 for unit noise); half the motion, half that.
+    assert motion_loss(torch.zeros_like(targets), batch).item() == pytest.approx(1.0, abs=0.1)
+    assert motion_loss(targets * 0.5, batch).item() == pytest.approx(0.5, abs=0.05)
+    # What the model does on padding frames does not count.
+    wild = targets.clone()
+    wild[1, 30:] = 100.0
+    assert motion_loss(wild, batch).item() < 1e-2
+
+
 def test_corrupted_teacher_keeps_shape_and_zeroes_dropped_frames():
     import dataclasses
 
@@ -226,8 +249,9 @@ def test_corrupted_teacher_keeps_shape_and_zeroes_dropped_frames():
     targets = torch.ones(2, 500, 60)
     assert corrupt_teacher(targets, TrainSettings()) is None  # the paper's plain teacher forcing
     torch.manual_seed(0)
-    noisy = corrupt_teacher(targets, dataclasses.replace(TrainSettings(), teacher_dropout=0.3,
-                                                          teacher_noise=0.5))
+    noisy = corrupt_teacher(
+        targets, dataclasses.replace(TrainSettings(), teacher_dropout=0.3, teacher_noise=0.5)
+    )
     assert noisy.shape == targets.shape
     dropped = (noisy == 0).all(-1).float().mean().item()
     assert 0.2 < dropped < 0.4

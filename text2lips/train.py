@@ -108,6 +108,11 @@ class TrainSettings:
     guided_attention: float = 0.0
     """Weight of the guided-attention loss (Tachibana et al. 2017): penalises attention far
     from the text/time diagonal, so alignment forms in a few epochs on little data. 0: off."""
+    motion_loss: float = 0.0
+    """Weight of a global-variance loss (as in HMM speech synthesis, Toda & Tokuda 2007): the
+    L1 distance between each sequence's per-value std over time, predicted vs true. Frame
+    losses alone pull free-running output to the mean wherever timing is uncertain; this
+    asks the lips to move as much as real lips do. 0: off."""
 
 
 # Settings that may differ when a run is resumed: they do not change what was learnt so far.
@@ -189,14 +194,17 @@ def segment_clips(clips: Sequence[Any], max_seconds: float, margin_s: float = 0.
             end = min(clip.duration_s, group[-1].end_s + margin_s)
             a, b = int(round(start * FRAME_RATE)), int(round(end * FRAME_RATE))
             if b - a >= 8:
-                out.append(Segment(f"{clip.clip_id}@{a}", " ".join(g.word for g in group),
-                                   target[a:b]))
+                out.append(
+                    Segment(f"{clip.clip_id}@{a}", " ".join(g.word for g in group), target[a:b])
+                )
             group = [w] if w is not None else []
     return out
 
 
 def guided_attention_loss(
-    alignments: torch.Tensor, text_lengths: torch.Tensor, frame_lengths: torch.Tensor,
+    alignments: torch.Tensor,
+    text_lengths: torch.Tensor,
+    frame_lengths: torch.Tensor,
     g: float = 0.2,
 ) -> torch.Tensor:
     """Mean attention mass weighted by 1 - exp(-(l/L - t/T)^2 / 2g^2): 0 on the diagonal."""
@@ -290,6 +298,23 @@ def compute_loss(
     )
     loss = frames + gate
     return loss, {"frame_loss": frames.item(), "gate_loss": gate.item()}
+
+
+def motion_loss(frames: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Mean |std_t(pred) - std_t(true)| over sequences and the 60 values (valid frames only)."""
+    T = batch.targets.shape[1]
+    valid = (
+        torch.arange(T, device=batch.targets.device) < batch.frame_lengths.unsqueeze(1)
+    ).unsqueeze(-1)  # (B, T, 1)
+    n = batch.frame_lengths.clamp(min=2).to(torch.float32).view(-1, 1)  # (B, 1)
+
+    def std(x: torch.Tensor) -> torch.Tensor:  # (B, T, 60) -> (B, 60)
+        x = x.float() * valid
+        mean = x.sum(1) / n
+        var = (((x - mean.unsqueeze(1)) * valid) ** 2).sum(1) / (n - 1)
+        return torch.sqrt(var + 1e-6)
+
+    return (std(frames) - std(batch.targets)).abs().mean()
 
 
 def _pad_texts(
@@ -461,7 +486,8 @@ def _resume_settings(saved: dict, settings: TrainSettings, given: set[str]) -> T
 
 
 def run(
-    args: argparse.Namespace, train_clips: Sequence[ClipLike] | None = None,
+    args: argparse.Namespace,
+    train_clips: Sequence[ClipLike] | None = None,
     data_note: str = "lrs3_ted93 pretrain split (paper's 80 clips)",
 ) -> int:
     """Train on the real LRS3 training split, or on `train_clips` (pretraining on the
@@ -574,7 +600,9 @@ def run(
             batch = collate([train_set[i] for i in indices]).to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 out = model(
-                    batch.text, batch.text_lengths, batch.targets,
+                    batch.text,
+                    batch.text_lengths,
+                    batch.targets,
                     teacher=corrupt_teacher(batch.targets, settings),
                     own_input=own_input_mask(batch.targets, settings, epoch),
                 )
@@ -583,6 +611,8 @@ def run(
                 ga = guided_attention_loss(out.alignments, batch.text_lengths, batch.frame_lengths)
                 loss = loss + settings.guided_attention * ga
                 parts["attention_loss"] = ga.item()
+            if settings.motion_loss > 0:
+                loss = loss + settings.motion_loss * motion_loss(out.frames_post, batch)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -614,14 +644,16 @@ def run(
             if row["val_free_l1_mm"] < best:
                 best = row["val_free_l1_mm"]
                 save_model(
-                    model, out_dir / "best",
+                    model,
+                    out_dir / "best",
                     metadata=_metadata(name, settings, epoch, step, row, data_note, voice),
                 )
         row["best_free_l1_mm"] = best if math.isfinite(best) else None
         row["seconds"] = round(time.perf_counter() - t0, 2)
 
         save_model(
-            model, out_dir / "last",
+            model,
+            out_dir / "last",
             metadata=_metadata(name, settings, epoch, step, row, data_note, voice),
         )
         _atomic_torch_save(
@@ -657,7 +689,12 @@ def run(
 
 
 def _metadata(
-    name: str, settings: TrainSettings, epoch: int, step: int, row: dict, data_note: str,
+    name: str,
+    settings: TrainSettings,
+    epoch: int,
+    step: int,
+    row: dict,
+    data_note: str,
     voice: dict | None = None,
 ) -> dict:
     return {
@@ -720,17 +757,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-every", type=int, help=f"epochs between validations (default {d.eval_every})"
     )
-    parser.add_argument("--segment-s", type=float,
-                        help="cut training clips at word boundaries into pieces of at most N s")
-    parser.add_argument("--teacher-noise", type=float,
-                        help="std (mm) of noise on teacher-forced previous frames (default 0)")
-    parser.add_argument("--teacher-dropout", type=float,
-                        help="probability of zeroing a teacher-forced previous frame (default 0)")
-    parser.add_argument("--free-running", type=float,
-                        help="scheduled sampling: top share of steps fed the model's own "
-                        "prediction, ramped over the first half (default 0: off)")
-    parser.add_argument("--guided-attention", type=float,
-                        help="weight of the guided (diagonal) attention loss (default 0: off)")
+    parser.add_argument(
+        "--segment-s",
+        type=float,
+        help="cut training clips at word boundaries into pieces of at most N s",
+    )
+    parser.add_argument(
+        "--teacher-noise",
+        type=float,
+        help="std (mm) of noise on teacher-forced previous frames (default 0)",
+    )
+    parser.add_argument(
+        "--teacher-dropout",
+        type=float,
+        help="probability of zeroing a teacher-forced previous frame (default 0)",
+    )
+    parser.add_argument(
+        "--free-running",
+        type=float,
+        help="scheduled sampling: top share of steps fed the model's own "
+        "prediction, ramped over the first half (default 0: off)",
+    )
+    parser.add_argument(
+        "--guided-attention",
+        type=float,
+        help="weight of the guided (diagonal) attention loss (default 0: off)",
+    )
+    parser.add_argument(
+        "--motion-loss",
+        type=float,
+        help="weight of the global-variance (motion) loss (default 0: off)",
+    )
     parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last epoch"
