@@ -13,21 +13,33 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from text2lips import Text2LipsError
-from text2lips.model.config import ModelConfig
+from text2lips.model.files import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    CheckpointError,
+    read_config,
+    read_metadata,
+)
+from text2lips.model.files import model_dir as _model_dir
 from text2lips.model.tacotron import LipDecoder
 
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
+# The config.json side is torch-free (text2lips.model.files); its names are re-exported here.
+__all__ = [
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "CheckpointError",
+    "load_model",
+    "load_nvidia_tacotron2",
+    "load_state_from",
+    "read_config",
+    "read_metadata",
+    "save_model",
+]
 
 # Parts of an NVIDIA Tacotron 2 that mean the same thing here. Embedding and encoder must
 # fit; attention and gate are taken only when their shapes happen to match.
 NVIDIA_REQUIRED = ("embedding.", "encoder.")
 NVIDIA_OPTIONAL = ("decoder.attention_layer.", "decoder.gate_layer.")
-
-
-class CheckpointError(Text2LipsError):
-    """A checkpoint that is missing, corrupt or does not fit the model."""
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -60,39 +72,6 @@ def save_model(
     # Weights first, config last: the config names the model the weights must fit.
     _atomic_write(out_dir / WEIGHTS_NAME, lambda tmp: save_file(tensors, tmp))
     _atomic_write(out_dir / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
-
-
-def _model_dir(path: Path) -> Path:
-    path = Path(path)
-    if path.is_file() and path.name in (WEIGHTS_NAME, CONFIG_NAME):
-        path = path.parent
-    if not path.is_dir():
-        raise CheckpointError(f"no model checkpoint at {str(path)!r} (expected a directory)")
-    for name in (CONFIG_NAME, WEIGHTS_NAME):
-        if not (path / name).is_file():
-            raise CheckpointError(f"model checkpoint {str(path)!r} has no {name}")
-    return path
-
-
-def _read_config_doc(path: Path) -> dict[str, Any]:
-    file = _model_dir(path) / CONFIG_NAME
-    try:
-        doc = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"corrupt model config {str(file)!r}: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("model"), dict):
-        raise CheckpointError(f"corrupt model config {str(file)!r}: no 'model' object")
-    return doc
-
-
-def read_config(path: Path) -> ModelConfig:
-    """The `ModelConfig` stored in a checkpoint directory."""
-    return ModelConfig.from_dict(_read_config_doc(path)["model"])
-
-
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The free-form metadata stored with a checkpoint (training run, data, metrics...)."""
-    return dict(_read_config_doc(path).get("metadata") or {})
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -3,46 +3,22 @@
 A backend owns its batch state (encoder memory, decoder state, previous frame, one row per
 live utterance) and knows three things: start rows for new texts, keep a subset of rows, and
 advance every row by one frame. Stopping, timing and references live in the loop above it.
+The protocol itself (`Backend`, `StepResult`) is torch-free, in text2lips.runtime.protocol;
+it is re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState, LipDecoder
+from text2lips.runtime.protocol import Backend, Rows, StepResult
 
-
-class Rows(Protocol):
-    """Opaque per-backend batch state; `len(rows)` is the number of live utterances."""
-
-    def __len__(self) -> int: ...
-
-
-@dataclass
-class StepResult:
-    """What one step produced for every row, as numpy (the loop above is engine-agnostic)."""
-
-    frames: np.ndarray
-    """(B, 60) float32 displacements."""
-    stop_prob: np.ndarray
-    """(B,) gate probability."""
-    at_end: np.ndarray
-    """(B,) bool: attention's argmax is on the row's last symbol."""
-
-
-class Backend(Protocol):
-    name: str
-
-    def start(self, texts: list[list[int]]) -> Any: ...
-    def join(self, rows: Any, new: Any) -> Any: ...
-    def keep(self, rows: Any, index: list[int]) -> Any: ...
-    def step(self, rows: Any) -> tuple[Any, StepResult]: ...
+__all__ = ["Backend", "Rows", "StepResult", "TorchBackend", "TorchRows"]
 
 
 @dataclass

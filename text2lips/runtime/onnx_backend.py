@@ -1,6 +1,7 @@
 """onnxruntime backend: the exported encoder and decoder-step graphs on the CPU, numpy in and out.
 
-Needs only numpy and onnxruntime to step (torch is used only to export a missing graph).
+Needs only numpy and onnxruntime to load shipped graphs (MODEL/onnx/) and step them; torch is
+imported only to export graphs a model directory lacks.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from typing import Any
 import numpy as np
 
 from text2lips import Text2LipsError
-from text2lips.runtime.backend import Backend, StepResult
+from text2lips.runtime.protocol import Backend, StepResult
 
 log = logging.getLogger(__name__)
 
 # The graphs' contract, shared with engine_build.export (which writes it) and docs/engines.md.
 # STATE_NAMES is DecoderState._fields, spelled out so stepping never imports torch.
 STATE_NAMES = (
-    "attention_hidden", "attention_cell", "decoder_hidden", "decoder_cell",
-    "attention_weights", "attention_weights_cum", "attention_context",
+    "attention_hidden",
+    "attention_cell",
+    "decoder_hidden",
+    "decoder_cell",
+    "attention_weights",
+    "attention_weights_cum",
+    "attention_context",
 )
 ENCODER_INPUTS = ("text", "lengths")
 ENCODER_OUTPUTS = ("memory", "processed_memory", "mask")
@@ -53,7 +59,7 @@ def _ort() -> Any:
 
 def model_fingerprint(model_dir: Path) -> str:
     """sha256 of a model directory's weights and config: names its exported graphs."""
-    from text2lips.model.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+    from text2lips.model.files import CONFIG_NAME, WEIGHTS_NAME
 
     h = hashlib.sha256()
     for name in (CONFIG_NAME, WEIGHTS_NAME):
@@ -119,8 +125,10 @@ class OnnxBackend(Backend):
         self.threads = threads
         self.encoder = ort.InferenceSession(str(onnx_dir / ENCODER_FILE), opts, providers=providers)
         self.decoder = ort.InferenceSession(str(onnx_dir / STEP_FILE), opts, providers=providers)
-        for sess, want, file in ((self.encoder, ENCODER_INPUTS, ENCODER_FILE),
-                                 (self.decoder, STEP_INPUTS, STEP_FILE)):
+        for sess, want, file in (
+            (self.encoder, ENCODER_INPUTS, ENCODER_FILE),
+            (self.decoder, STEP_INPUTS, STEP_FILE),
+        ):
             got = tuple(i.name for i in sess.get_inputs())
             if got != want:
                 raise Text2LipsError(
@@ -134,7 +142,10 @@ class OnnxBackend(Backend):
 
     @classmethod
     def from_model_dir(cls, path: str | Path, threads: int | None = None) -> OnnxBackend:
-        """Serve `path/onnx/` if it holds this model's export, else export into a cache first."""
+        """Serve `path/onnx/` if it holds this model's export, else export into a cache first.
+
+        Without torch, only shipped (`path/onnx/`) or already cached graphs can be served.
+        """
         path = Path(path)
         local = path / "onnx"
         if (local / ENCODER_FILE).is_file():
@@ -163,8 +174,14 @@ class OnnxBackend(Backend):
                 np.zeros((1, L) if n in TEXT_AXIS else (1, self.widths[n]), dtype=self.dtype)
                 for n in STATE_NAMES
             )
-            one = OnnxRows(memory, processed, mask, np.array([len(ids) - 1], dtype=np.int64), state,
-                           np.zeros((1, self.frame_dim), dtype=self.dtype))
+            one = OnnxRows(
+                memory,
+                processed,
+                mask,
+                np.array([len(ids) - 1], dtype=np.int64),
+                state,
+                np.zeros((1, self.frame_dim), dtype=self.dtype),
+            )
             rows = self.join(rows, one)
         assert rows is not None
         return rows
@@ -182,8 +199,11 @@ class OnnxBackend(Backend):
             for n, a, b in zip(STATE_NAMES, rows.state, new.state, strict=True)
         )
         return OnnxRows(
-            cat_l(rows.memory, new.memory), cat_l(rows.processed, new.processed),
-            cat_l(rows.mask, new.mask, True), np.concatenate((rows.last, new.last)), state,
+            cat_l(rows.memory, new.memory),
+            cat_l(rows.processed, new.processed),
+            cat_l(rows.mask, new.mask, True),
+            np.concatenate((rows.last, new.last)),
+            state,
             np.concatenate((rows.prev, new.prev)),
         )
 
@@ -194,14 +214,27 @@ class OnnxBackend(Backend):
         L = int((~mask).sum(axis=1).max()) if len(index) else mask.shape[1]
         # Copies, not views: onnxruntime wants C-contiguous inputs.
         trim = lambda x: np.ascontiguousarray(x[idx, :L])  # noqa: E731
-        state = tuple(trim(x) if n in TEXT_AXIS else x[idx]
-                      for n, x in zip(STATE_NAMES, rows.state, strict=True))
-        return OnnxRows(trim(rows.memory), trim(rows.processed), np.ascontiguousarray(mask[:, :L]),
-                        rows.last[idx], state, rows.prev[idx])
+        state = tuple(
+            trim(x) if n in TEXT_AXIS else x[idx]
+            for n, x in zip(STATE_NAMES, rows.state, strict=True)
+        )
+        return OnnxRows(
+            trim(rows.memory),
+            trim(rows.processed),
+            np.ascontiguousarray(mask[:, :L]),
+            rows.last[idx],
+            state,
+            rows.prev[idx],
+        )
 
     def step(self, rows: OnnxRows) -> tuple[OnnxRows, StepResult]:
-        feeds = {"prev_frame": rows.prev, **dict(zip(STATE_NAMES, rows.state, strict=True)),
-                 "memory": rows.memory, "processed_memory": rows.processed, "mask": rows.mask}
+        feeds = {
+            "prev_frame": rows.prev,
+            **dict(zip(STATE_NAMES, rows.state, strict=True)),
+            "memory": rows.memory,
+            "processed_memory": rows.processed,
+            "mask": rows.mask,
+        }
         frame, gate, *state = self.decoder.run(None, feeds)
         weights = state[STATE_NAMES.index("attention_weights")]
         at_end = weights.argmax(axis=1) >= rows.last
@@ -230,15 +263,33 @@ def _check_fresh(model_dir: Path, onnx_dir: Path) -> None:
 
 
 def cached_export(model_dir: Path) -> Path:
-    """`model_dir`'s ONNX export in the cache (~/.cache/text2lips/onnx/<hash>/), made if missing."""
+    """`model_dir`'s ONNX export in the cache (~/.cache/text2lips/onnx/<hash>/), made if missing.
+
+    Making it needs torch; without torch a missing export is a Text2LipsError saying how to
+    ship one with the model.
+    """
     from text2lips.data.dataset import cache_dir
 
     digest = model_fingerprint(model_dir)
     out = cache_dir() / "onnx" / digest[:16]
     if (out / EXPORT_JSON).is_file():
         return out
-    log.warning("no ONNX export in %s/onnx: exporting into %s (once; `text2lips export --model %s "
-                "-o %s/onnx` ships it with the model)", model_dir, out, model_dir, model_dir)
+    try:
+        import torch  # noqa: F401  (the exporter needs it; checked first for a clear error)
+    except ImportError:
+        raise Text2LipsError(
+            f"no ONNX graphs in {model_dir}/onnx and torch is not installed to export them: "
+            f"run `text2lips export --model {model_dir} -o {model_dir}/onnx` on a machine with "
+            "torch and ship that folder with the model (or install torch)"
+        ) from None
+    log.warning(
+        "no ONNX export in %s/onnx: exporting into %s (once; `text2lips export --model %s "
+        "-o %s/onnx` ships it with the model)",
+        model_dir,
+        out,
+        model_dir,
+        model_dir,
+    )
     from engine_build.export import export_onnx
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -180,7 +180,12 @@ class Synthesizer:
         threads: int | None = None,
         device: str | None = None,
     ) -> Synthesizer:
-        """Load a model directory (or `viseme`) on a backend (one of BACKENDS)."""
+        """Load a model directory (or `viseme`) on a backend (one of BACKENDS).
+
+        Only the torch backends load the weights; `onnxruntime` reads config.json and serves
+        the graphs in MODEL/onnx/ without importing torch (it needs torch only to export
+        graphs the directory lacks).
+        """
         if str(model) == "viseme":
             from text2lips.viseme.runtime import load_viseme_synthesizer
 
@@ -189,11 +194,20 @@ class Synthesizer:
             raise Text2LipsError(
                 f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
             )
-        from text2lips.model.checkpoint import load_model, read_metadata
+        from text2lips.model.files import read_config, read_metadata
 
         path = Path(model)
-        net = load_model(path)
-        info = ModelInfo.from_metadata(read_metadata(path), fallback_name=path.name)
+        net: Any = None
+        if backend.startswith("torch"):
+            from text2lips.model.checkpoint import load_model
+
+            net = load_model(path)
+            config = net.config
+        else:
+            # The exported graphs or engines hold the weights: a directory that ships them
+            # needs no model.safetensors, and reading config.json needs no torch.
+            config = read_config(path, weights=False)
+        info = ModelInfo.from_metadata(read_metadata(path, weights=False), fallback_name=path.name)
         if backend == "torch-cuda":
             from text2lips.runtime.cuda_backend import CudaGraphBackend
 
@@ -215,13 +229,12 @@ class Synthesizer:
             from text2lips.runtime.tensorrt_backend import TensorRTBackend
 
             engine = TensorRTBackend.from_model_dir(path)
-        c = net.config
         synth = cls(
             engine,
             info,
-            gate_threshold=c.gate_threshold,
-            max_frames_per_symbol=c.max_frames_per_symbol,
-            min_frames=c.min_frames,
+            gate_threshold=config.gate_threshold,
+            max_frames_per_symbol=config.max_frames_per_symbol,
+            min_frames=config.min_frames,
         )
         synth.warmup()
         return synth

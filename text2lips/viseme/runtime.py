@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from text2lips import FRAME_DIM, Text2LipsError
-from text2lips.runtime.backend import StepResult
+from text2lips.runtime.protocol import StepResult
 from text2lips.runtime.synthesizer import Synthesizer
 from text2lips.runtime.voice import ModelInfo
 from text2lips.viseme.model import LICENCE, VisemeModel
