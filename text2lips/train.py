@@ -113,6 +113,13 @@ class TrainSettings:
     L1 distance between each sequence's per-value std over time, predicted vs true. Frame
     losses alone pull free-running output to the mean wherever timing is uncertain; this
     asks the lips to move as much as real lips do. 0: off."""
+    rehearse: str | None = None
+    """A synthetic corpus (`text2lips corpus`) rehearsed while fine-tuning: every epoch adds
+    a fresh seeded draw of its clips to the real ones, so what pretraining taught (lips
+    that follow the text and close on p/b/m) is not washed out by 80 real clips. None: off."""
+    rehearse_share: float = 1.0
+    """Synthetic clips drawn per epoch with --rehearse, as a multiple of the real ones
+    (with --segment-s, only corpus clips no longer than the real pieces are drawn)."""
 
 
 # Settings that may differ when a run is resumed: they do not change what was learnt so far.
@@ -253,6 +260,15 @@ def collate(examples: Sequence[Example]) -> Batch:
     return Batch(
         text, text_lengths, targets, frame_lengths, gate_targets(frame_lengths, targets.shape[1])
     )
+
+
+def rehearsal_draw(corpus: Sequence[Any], n: int, seed: int, epoch: int) -> list[Example]:
+    """The `n` synthetic clips rehearsed in `epoch`: a draw without replacement, seeded by
+    (seed, epoch) so a resumed run sees the same clips, and fresh each epoch."""
+    if n <= 0:
+        return []
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return [to_example(corpus[i]) for i in torch.randperm(len(corpus), generator=g)[:n].tolist()]
 
 
 def make_batches(
@@ -457,6 +473,8 @@ def _settings_from_args(args: argparse.Namespace) -> tuple[TrainSettings, set[st
             raise Text2LipsError(f"{_flag(name)} {getattr(settings, name)}: must be >= 1")
     if settings.max_clips is not None and settings.max_clips < 1:
         raise Text2LipsError(f"--max-clips {settings.max_clips}: must be >= 1")
+    if settings.rehearse_share <= 0:
+        raise Text2LipsError(f"--rehearse-share {settings.rehearse_share}: must be > 0")
     if settings.init and settings.init_nvidia:
         raise Text2LipsError("--init and --init-nvidia are exclusive: start from one checkpoint")
     return settings, set(given)
@@ -529,7 +547,21 @@ def run(
         train_clips = segment_clips(train_clips, settings.segment_s)
     train_set = [to_example(c) for c in train_clips]
     val_set = [to_example(c) for c in val_clips]
-    train_lengths = [len(e.target) for e in train_set]
+    rehearsal: list[Any] = []
+    if settings.rehearse:
+        from text2lips.viseme.corpus import load_corpus
+
+        rehearsal = load_corpus(settings.rehearse)
+        if settings.segment_s:
+            # Like the real pieces, so a batch's length (the decoder's step count) and the
+            # cost of an epoch stay as they were.
+            rehearsal = [c for c in rehearsal if c.duration_s <= settings.segment_s]
+        if not rehearsal:
+            raise Text2LipsError(
+                f"--rehearse {settings.rehearse}: no clip is as short as --segment-s "
+                f"{settings.segment_s}"
+            )
+    n_rehearse = min(len(rehearsal), round(settings.rehearse_share * len(train_set)))
 
     # model
     if state is not None:
@@ -554,7 +586,7 @@ def run(
         lr=settings.lr,
         weight_decay=settings.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
+    steps_per_epoch = math.ceil((len(train_set) + n_rehearse) / settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
     start_epoch, step, best = 1, 0, math.inf
@@ -582,22 +614,27 @@ def run(
     writer = _tensorboard(out_dir)
     tqdm.write(
         f"training {name} ({n_params / 1e6:.1f}M trainable parameters) on {device}: "
-        f"{len(train_set)} train / {len(val_set)} val clips, "
+        f"{len(train_set)} train"
+        + (f" + {n_rehearse} synthetic" if n_rehearse else "")
+        + f" / {len(val_set)} val clips, "
         f"epochs {start_epoch}..{settings.epochs} -> {out_dir}"
     )
 
     for epoch in range(start_epoch, settings.epochs + 1):
         t0 = time.perf_counter()
         model.train()
+        epoch_set = train_set + rehearsal_draw(rehearsal, n_rehearse, settings.seed, epoch)
         batches = make_batches(
-            train_lengths, settings.batch_size, torch.Generator().manual_seed(settings.seed + epoch)
+            [len(e.target) for e in epoch_set],
+            settings.batch_size,
+            torch.Generator().manual_seed(settings.seed + epoch),
         )
         sums = {"loss": 0.0, "frame_loss": 0.0, "gate_loss": 0.0, "attention_loss": 0.0}
         bar = tqdm(
             batches, desc=f"epoch {epoch}/{settings.epochs}", leave=False, dynamic_ncols=True
         )
         for indices in bar:
-            batch = collate([train_set[i] for i in indices]).to(device)
+            batch = collate([epoch_set[i] for i in indices]).to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 out = model(
                     batch.text,
@@ -787,6 +824,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--motion-loss",
         type=float,
         help="weight of the global-variance (motion) loss (default 0: off)",
+    )
+    parser.add_argument(
+        "--rehearse",
+        metavar="CORPUS",
+        help="synthetic corpus .npz whose clips are mixed into every epoch (fresh draw each "
+        "epoch) so fine-tuning keeps what pretraining taught (default: off)",
+    )
+    parser.add_argument(
+        "--rehearse-share",
+        type=float,
+        help="synthetic clips per epoch with --rehearse, as a multiple of the real ones "
+        f"(default {d.rehearse_share})",
     )
     parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")
     parser.add_argument(
