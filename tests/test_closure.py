@@ -37,6 +37,8 @@ def test_neural_check_finds_every_bilabial_letter_in_order():
     assert times == sorted(times) and times[-1] < report.frames / 80
     assert all(0.0 <= c.share <= 1.0 for c in report.closures)
     assert closures(DEFAULT, "HELLO WORLD").closures == []
+    # "ph" is an f: no closure is asked for its p.
+    assert [c.label[0] for c in closures(DEFAULT, "PHONE BOB").closures] == ["b", "b"]
 
 
 def test_viseme_check_finds_every_bilabial_phoneme():

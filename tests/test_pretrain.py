@@ -145,3 +145,20 @@ def test_rehearsal_errors_name_the_problem(tiny, data_dir, tmp_path, capsys) -> 
     assert pretrain_cli(tmp_path / "c", tiny["corpus"], tiny["config"], data_dir,
                         "--rehearse", str(tiny["corpus"])) == 2
     assert "text2lips train" in capsys.readouterr().err
+
+
+def test_synthetic_clips_are_timed_again_for_the_word_guide(tiny) -> None:
+    from text2lips.text import text_to_sequence
+
+    clips = load_corpus(tiny["corpus"])
+    for clip in clips:
+        words = clip.word_timings()
+        assert words and all(w.end_s >= w.start_s for w in words)
+        assert [w.start_s for w in words] == sorted(w.start_s for w in words)
+        assert words[-1].end_s <= clip.duration_s + 0.05  # espeak's own clock, as rendered
+        e = to_example(clip)
+        assert e.positions is not None and len(e.positions) == len(e.target)
+        assert (e.positions[1:] >= e.positions[:-1]).all()
+        assert e.positions[-1] >= len(text_to_sequence(clip.text)) - 3  # ends near the end
+        assert to_example(clip, timings=False).positions is None
+

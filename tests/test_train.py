@@ -217,6 +217,95 @@ def test_guided_attention_is_zero_on_the_diagonal_and_high_off_it():
     assert guided_attention_loss(anti, lengths_t, lengths_f) > 0.5
 
 
+def test_word_positions_follow_the_real_word_timings(data_dir: Path):
+    from text2lips.train import LIP_LEAD_S, segment_clips, symbol_positions
+
+    clip = load_clips(data_dir, "lrs3", "pretrain")[0]
+    ids = text_to_sequence(clip.text)
+    pos = symbol_positions(ids, clip.words, clip.n_frames)
+    assert pos is not None and pos.shape == (clip.n_frames,)
+    assert (pos >= 0).all() and (pos <= len(ids) - 1).all()
+    assert (pos[1:] >= pos[:-1]).all()  # attention never goes back
+    space = text_to_sequence("a b")[1]
+    # Half-way through each word (allowing for the lips' lead), attention is on that word.
+    start = 0
+    for w in clip.words:
+        n = len(text_to_sequence(w.word))
+        mid = int(((w.start_s + w.end_s) / 2 - LIP_LEAD_S) * 80)
+        if w.end_s - w.start_s > 0.05 and 0 <= mid < clip.n_frames:
+            assert start <= pos[mid] <= start + n - 1, (w, pos[mid], start)
+        start += n + 1
+    # In a pause between words it rests on the space between them.
+    gaps = [
+        (a, b)
+        for a, b in zip(clip.words[:-1], clip.words[1:], strict=True)
+        if b.start_s - a.end_s > 0.1
+    ]
+    for a, b in gaps:
+        f = int(((a.end_s + b.start_s) / 2 - LIP_LEAD_S) * 80)
+        assert ids[int(pos[f])] == space
+    # Pieces keep their own words, shifted, so they get positions too.
+    pieces = segment_clips([clip], 2.0)
+    assert len(pieces) > 1
+    for piece in pieces:
+        e = to_example(piece)
+        assert e.positions is not None and len(e.positions) == len(e.target)
+        assert piece.words[0].start_s < 0.2
+    # A text whose words do not add up to its symbols gets none (the caller falls back).
+    assert symbol_positions(text_to_sequence("HELLO"), clip.words, 80) is None
+
+
+def test_word_guide_penalises_attention_off_the_timed_symbol_and_falls_back_per_row():
+    from text2lips.train import guided_attention_loss
+
+    T, L = 40, 10
+    pos = torch.full((2, T), 2.0)  # the row says symbol 2 for the whole clip
+    on = torch.zeros(2, T, L)
+    on[:, :, 2] = 1.0
+    diag = torch.zeros(2, T, L)
+    diag[:, torch.arange(T), (torch.arange(T) * L // T)] = 1.0
+    lt, lf = torch.tensor([L, L]), torch.tensor([T, T])
+    assert guided_attention_loss(on, lt, lf, positions=pos) < 0.01
+    assert guided_attention_loss(diag, lt, lf, positions=pos) > 0.5
+    # A row without positions (NaN) is judged against the diagonal, as before.
+    pos[1] = float("nan")
+    mixed = torch.stack((on[0], diag[1]))
+    assert guided_attention_loss(mixed, lt, lf, positions=pos) < 0.03
+    assert torch.isclose(
+        guided_attention_loss(diag, lt, lf, positions=torch.full((2, T), float("nan"))),
+        guided_attention_loss(diag, lt, lf),
+    )
+
+
+def test_collate_carries_positions_and_marks_clips_without_them():
+    from types import SimpleNamespace
+
+    clip = SimpleNamespace(clip_id="a", text="HI", target=torch.zeros(5, 60).numpy(), words=())
+    a = to_example(clip)
+    assert a.positions is None
+    b = a._replace(positions=torch.arange(5, dtype=torch.float32) / 4)
+    batch = collate([a, b])
+    assert torch.isnan(batch.positions[0]).all()
+    assert torch.equal(batch.positions[1], b.positions)
+
+
+def test_word_guide_is_what_a_run_is_scored_on(data_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY.to_dict()))
+    losses = {}
+    for guide in ("diagonal", "words"):
+        out = tmp_path / guide
+        args = ("--epochs", "1", "--guided-attention", "1", "--guide", guide)
+        assert train_cli(out, data_dir, config, *args) == 0
+        (row,) = metrics(out)
+        losses[guide] = float(row["train_attention_loss"])
+        state = torch.load(out / "last" / STATE_NAME, weights_only=True)
+        assert state["settings"]["guide"] == guide  # so --resume keeps it
+    # Same seed, same first step: only the guide differs, and it changes what is penalised.
+    assert losses["diagonal"] > 0 and losses["words"] > 0
+    assert losses["words"] != pytest.approx(losses["diagonal"], rel=1e-3)
+
+
 def test_motion_loss_is_zero_for_the_truth_and_penalises_a_still_or_padded_prediction():
     from text2lips.train import Batch, motion_loss
 

@@ -106,11 +106,14 @@ def neural_closures(model_dir: str | Path, text: str, speaker: str | None = None
 
     # Which symbol ids are bilabial letters: the front end's own table, so case never matters.
     bilabial_ids = {text_to_sequence(ch)[0] for ch in "pbmPBM"}
+    p_id, h_id = text_to_sequence("p")[0], text_to_sequence("h")[0]
     peak = align.argmax(axis=1)
     centres = []
     for j, sid in enumerate(ids):
         if sid not in bilabial_ids:
             continue
+        if sid == p_id and j + 1 < len(ids) and ids[j + 1] == h_id:
+            continue  # "ph" is said /f/, lips to teeth
         on = np.flatnonzero(peak == j)
         frame = float(on.mean()) if len(on) else float(align[:, j].argmax())
         centres.append((f"{sequence_to_text([sid])}@{j}", frame))

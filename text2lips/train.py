@@ -108,6 +108,11 @@ class TrainSettings:
     guided_attention: float = 0.0
     """Weight of the guided-attention loss (Tachibana et al. 2017): penalises attention far
     from the text/time diagonal, so alignment forms in a few epochs on little data. 0: off."""
+    guide: str = "diagonal"
+    """What the guided-attention loss pulls attention to: `diagonal` (a constant speaking
+    rate, Tachibana et al.) or `words` (the clip's own word timings: each word's letters
+    spread over the time it is said, the space between words over pauses; clips without
+    word timings, such as synthetic ones, keep the diagonal)."""
     motion_loss: float = 0.0
     """Weight of a global-variance loss (as in HMM speech synthesis, Toda & Tokuda 2007): the
     L1 distance between each sequence's per-value std over time, predicted vs true. Frame
@@ -143,6 +148,8 @@ class Example(NamedTuple):
     clip_id: str
     ids: torch.Tensor  # (L,) int64
     target: torch.Tensor  # (T, 60) float32
+    positions: torch.Tensor | None = None
+    """(T,) float32: the symbol being said at each frame, from word timings (None: unknown)."""
 
 
 class Batch(NamedTuple):
@@ -153,18 +160,77 @@ class Batch(NamedTuple):
     targets: torch.Tensor  # (B, T, 60), zero past each clip
     frame_lengths: torch.Tensor  # (B,) int64
     gate_targets: torch.Tensor  # (B, T): 0 before each clip's last frame, 1 at and after it
+    positions: torch.Tensor  # (B, T) float32 symbol said at each frame; NaN rows: unknown
 
     def to(self, device: torch.device) -> Batch:
         return Batch(*(t.to(device, non_blocking=True) for t in self))
 
 
-def to_example(clip: ClipLike) -> Example:
-    """Clip -> symbol ids (NVIDIA tacotron2 table, english cleaners) and target frames."""
+LIP_LEAD_S = 0.0375
+"""How far the lips run ahead of the word timings (s): the viseme fit's median lead."""
+
+
+def symbol_positions(
+    ids: Sequence[int], words: Sequence[Any], n_frames: int, lead_s: float = LIP_LEAD_S
+) -> np.ndarray | None:
+    """(n_frames,) the symbol being said at each frame, from word timings.
+
+    Each word's symbols are found in `ids` in order (punctuation between words is skipped)
+    and spread evenly over the word's time; before the first word attention rests on the
+    first symbol, between words on the symbol after the earlier word (the space), after the
+    last word on its last symbol. Frame t shows the lips at t/80 s, which already shape the
+    sound due `lead_s` later. None when a word's symbols are not found in order (the caller
+    falls back to the diagonal).
+    """
+    from text2lips import FRAME_RATE
+
+    if not words or n_frames < 1:
+        return None
+    ids = list(ids)
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for w in words:
+        part = text_to_sequence(w.word)
+        if not part:
+            return None
+        k = next(
+            (k for k in range(cursor, len(ids) - len(part) + 1) if ids[k : k + len(part)] == part),
+            None,
+        )
+        if k is None:
+            return None
+        spans.append((k, k + len(part)))
+        cursor = k + len(part)
+    starts = np.array([w.start_s for w in words])
+    ends = np.maximum(np.array([w.end_s for w in words]), starts)
+    t = np.arange(n_frames) / FRAME_RATE + lead_s
+    pos = np.zeros(n_frames)
+    for i, ((a, b), s0, e0) in enumerate(zip(spans, starts, ends, strict=True)):
+        inside = (t >= s0) & (t < e0)
+        pos[inside] = a + (t[inside] - s0) / max(e0 - s0, 1e-6) * (b - a - 1)
+        last = i + 1 == len(words)
+        after = (t >= e0) & (t < (np.inf if last else starts[i + 1]))
+        pos[after] = b - 1 if last else min(b, len(ids) - 1)
+    return pos.astype(np.float32)
+
+
+def to_example(clip: ClipLike, *, timings: bool = True) -> Example:
+    """Clip -> symbol ids (NVIDIA tacotron2 table, english cleaners) and target frames, with
+    the symbol said at each frame when the clip has word timings. With `timings`, a
+    synthetic clip (no `words`, a `word_timings()` method) is timed by espeak-ng again."""
     ids = text_to_sequence(clip.text)
     if not ids:
         raise Text2LipsError(f"clip {clip.clip_id}: transcript {clip.text!r} has no symbols")
+    target = clip.target
+    words = getattr(clip, "words", ())
+    if not words and timings and hasattr(clip, "word_timings"):
+        words = clip.word_timings()
+    pos = symbol_positions(ids, words, len(target))
     return Example(
-        clip.clip_id, torch.tensor(ids, dtype=torch.int64), torch.from_numpy(clip.target)
+        clip.clip_id,
+        torch.tensor(ids, dtype=torch.int64),
+        torch.from_numpy(target),
+        None if pos is None else torch.from_numpy(pos),
     )
 
 
@@ -175,6 +241,8 @@ class Segment:
     clip_id: str
     text: str
     target: np.ndarray  # (T, 60)
+    words: tuple = ()
+    """The piece's word timings, from the piece's first frame."""
 
 
 def segment_clips(clips: Sequence[Any], max_seconds: float, margin_s: float = 0.1) -> list[Any]:
@@ -201,11 +269,23 @@ def segment_clips(clips: Sequence[Any], max_seconds: float, margin_s: float = 0.
             end = min(clip.duration_s, group[-1].end_s + margin_s)
             a, b = int(round(start * FRAME_RATE)), int(round(end * FRAME_RATE))
             if b - a >= 8:
+                shift = a / FRAME_RATE
+                timed = tuple(
+                    dataclasses.replace(g, start_s=g.start_s - shift, end_s=g.end_s - shift)
+                    for g in group
+                )
                 out.append(
-                    Segment(f"{clip.clip_id}@{a}", " ".join(g.word for g in group), target[a:b])
+                    Segment(
+                        f"{clip.clip_id}@{a}", " ".join(g.word for g in group), target[a:b], timed
+                    )
                 )
             group = [w] if w is not None else []
     return out
+
+
+WORD_GUIDE_WIDTH = 2.0
+"""Std, in symbols, of the band around the word-timed position (the diagonal's is 0.2 of
+the text): inside a word the letters are spread evenly, which is only roughly right."""
 
 
 def guided_attention_loss(
@@ -213,12 +293,25 @@ def guided_attention_loss(
     text_lengths: torch.Tensor,
     frame_lengths: torch.Tensor,
     g: float = 0.2,
+    positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean attention mass weighted by 1 - exp(-(l/L - t/T)^2 / 2g^2): 0 on the diagonal."""
+    """Mean attention mass weighted by 1 - exp(-(l/L - t/T)^2 / 2g^2): 0 on the diagonal.
+
+    With `positions` (B, T), rows that have them (no NaN) are weighted by
+    1 - exp(-(l - p_t)^2 / 2 WORD_GUIDE_WIDTH^2) instead: 0 on the symbol said at frame t.
+    """
     B, T, L = alignments.shape
     t = torch.arange(T, device=alignments.device)[None, :, None] / frame_lengths[:, None, None]
     n = torch.arange(L, device=alignments.device)[None, None, :] / text_lengths[:, None, None]
     w = 1.0 - torch.exp(-((n - t) ** 2) / (2 * g * g))  # (B, T, L)
+    if positions is not None:
+        p = positions[:, :T].to(alignments.device)
+        known = ~torch.isnan(p).any(dim=1)  # (B,)
+        if known.any():
+            sym = torch.arange(L, device=alignments.device, dtype=torch.float32)
+            d = sym[None, None, :] - torch.nan_to_num(p)[:, :, None]
+            w_words = 1.0 - torch.exp(-(d**2) / (2 * WORD_GUIDE_WIDTH**2))
+            w = torch.where(known[:, None, None], w_words, w)
     valid = (t < 1.0) & (n < 1.0)
     return (alignments.float() * w * valid).sum() / valid.any(-1).sum()
 
@@ -254,21 +347,34 @@ def collate(examples: Sequence[Example]) -> Batch:
     frame_lengths = torch.tensor([len(e.target) for e in examples])
     text = torch.zeros(len(examples), int(text_lengths.max()), dtype=torch.int64)
     targets = torch.zeros(len(examples), int(frame_lengths.max()), examples[0].target.shape[1])
+    positions = torch.full(targets.shape[:2], math.nan)
     for i, e in enumerate(examples):
         text[i, : len(e.ids)] = e.ids
         targets[i, : len(e.target)] = e.target
+        if e.positions is not None:
+            positions[i, : len(e.target)] = e.positions
+            positions[i, len(e.target) :] = e.positions[-1]  # past the end: not NaN
     return Batch(
-        text, text_lengths, targets, frame_lengths, gate_targets(frame_lengths, targets.shape[1])
+        text,
+        text_lengths,
+        targets,
+        frame_lengths,
+        gate_targets(frame_lengths, targets.shape[1]),
+        positions,
     )
 
 
-def rehearsal_draw(corpus: Sequence[Any], n: int, seed: int, epoch: int) -> list[Example]:
+def rehearsal_draw(
+    corpus: Sequence[Any], n: int, seed: int, epoch: int, *, timings: bool = False
+) -> list[Example]:
     """The `n` synthetic clips rehearsed in `epoch`: a draw without replacement, seeded by
-    (seed, epoch) so a resumed run sees the same clips, and fresh each epoch."""
+    (seed, epoch) so a resumed run sees the same clips, and fresh each epoch. `timings`:
+    give them word positions (see `to_example`)."""
     if n <= 0:
         return []
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    return [to_example(corpus[i]) for i in torch.randperm(len(corpus), generator=g)[:n].tolist()]
+    draw = torch.randperm(len(corpus), generator=g)[:n].tolist()
+    return [to_example(corpus[i], timings=timings) for i in draw]
 
 
 def make_batches(
@@ -545,8 +651,9 @@ def run(
         val_clips = sorted(val_clips, key=lambda c: c.n_frames)[: settings.max_clips]
     if settings.segment_s:
         train_clips = segment_clips(train_clips, settings.segment_s)
-    train_set = [to_example(c) for c in train_clips]
-    val_set = [to_example(c) for c in val_clips]
+    words_guide = settings.guide == "words" and settings.guided_attention > 0
+    train_set = [to_example(c, timings=words_guide) for c in train_clips]
+    val_set = [to_example(c, timings=False) for c in val_clips]
     rehearsal: list[Any] = []
     if settings.rehearse:
         from text2lips.viseme.corpus import load_corpus
@@ -623,7 +730,9 @@ def run(
     for epoch in range(start_epoch, settings.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        epoch_set = train_set + rehearsal_draw(rehearsal, n_rehearse, settings.seed, epoch)
+        epoch_set = train_set + rehearsal_draw(
+            rehearsal, n_rehearse, settings.seed, epoch, timings=words_guide
+        )
         batches = make_batches(
             [len(e.target) for e in epoch_set],
             settings.batch_size,
@@ -645,7 +754,12 @@ def run(
                 )
             loss, parts = compute_loss(out, batch, pos_weight)
             if settings.guided_attention > 0:
-                ga = guided_attention_loss(out.alignments, batch.text_lengths, batch.frame_lengths)
+                ga = guided_attention_loss(
+                    out.alignments,
+                    batch.text_lengths,
+                    batch.frame_lengths,
+                    positions=batch.positions if settings.guide == "words" else None,
+                )
                 loss = loss + settings.guided_attention * ga
                 parts["attention_loss"] = ga.item()
             if settings.motion_loss > 0:
@@ -819,6 +933,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--guided-attention",
         type=float,
         help="weight of the guided (diagonal) attention loss (default 0: off)",
+    )
+    parser.add_argument(
+        "--guide",
+        choices=("diagonal", "words"),
+        help="where --guided-attention pulls attention: a constant rate (diagonal, default) "
+        "or each clip's word timings (words; clips without them keep the diagonal)",
     )
     parser.add_argument(
         "--motion-loss",

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, N_LIP_POINTS, Text2LipsError
+from text2lips.data.transcripts import WordTiming
 from text2lips.text import normalize
-from text2lips.text.phonemes import RATE_MAX_WPM, RATE_MIN_WPM, split_words
+from text2lips.text.phonemes import RATE_MAX_WPM, RATE_MIN_WPM, phoneme_timings, split_words
 from text2lips.viseme.model import VisemeModel
 
 FORMAT = "text2lips.corpus"
@@ -93,6 +94,24 @@ class SyntheticClip:
         """No word timings: training keeps synthetic clips whole."""
         return ()
 
+    def word_timings(self) -> tuple[WordTiming, ...]:
+        """When each word is said in this clip, as espeak-ng times the text at its rate
+        (again: timings move by ~10 ms between processes). A phrase espeak says as one word
+        ("so much") comes back as one timing."""
+        utt = phoneme_timings(self.text, rate_wpm=self.rate_wpm)
+        spans: dict[int, list[float]] = {}
+        for p in utt.phonemes:
+            if p.word_index >= 0:
+                span = spans.setdefault(p.word_index, [p.start_s, p.end_s])
+                span[1] = p.end_s
+        out: list[WordTiming] = []
+        for i, word in enumerate(utt.words):
+            if i in spans:
+                out.append(WordTiming(word, *spans[i]))
+            elif out:  # said with the word before it
+                out[-1] = WordTiming(f"{out[-1].word} {word}", out[-1].start_s, out[-1].end_s)
+        return tuple(out)
+
     @property
     def n_frames(self) -> int:
         return len(self.frames)
@@ -159,10 +178,18 @@ def read_sentences(
 ) -> list[str]:
     """Distinct clean sentences of every fortune file in `source`, in file then text order."""
     source = Path(source)
-    files = sorted(
-        p for p in source.glob("*")
-        if p.is_file() and not p.is_symlink() and p.suffix != ".dat" and p.name not in SKIP_FILES
-    ) if source.is_dir() else []
+    files = (
+        sorted(
+            p
+            for p in source.glob("*")
+            if p.is_file()
+            and not p.is_symlink()
+            and p.suffix != ".dat"
+            and p.name not in SKIP_FILES
+        )
+        if source.is_dir()
+        else []
+    )
     if not files:
         raise Text2LipsError(
             f"{source}: no fortune files; install the Debian package {SOURCE_PACKAGE} "
@@ -249,11 +276,17 @@ def build_corpus(
         scale = (reference.std(axis=0) / model_spread).astype(np.float32)  # (3,)
         disp = model.synthesize(sentences[index], rate_wpm=rate, strength=strength)  # (T, 60)
         disp = (disp.reshape(-1, N_LIP_POINTS, 3) * scale).reshape(-1, FRAME_DIM)
-        clips.append(SyntheticClip(
-            clip_id=f"synthetic/{index:05d}", text=sentences[index], speaker=speaker,
-            rate_wpm=rate, strength=strength, reference=reference.astype(np.float32),
-            frames=disp.astype(np.float16),
-        ))
+        clips.append(
+            SyntheticClip(
+                clip_id=f"synthetic/{index:05d}",
+                text=sentences[index],
+                speaker=speaker,
+                rate_wpm=rate,
+                strength=strength,
+                reference=reference.astype(np.float32),
+                frames=disp.astype(np.float16),
+            )
+        )
         seconds += len(disp) / FRAME_RATE
         if progress is not None:
             progress(done, len(order), seconds)
@@ -263,8 +296,12 @@ def build_corpus(
 # ---- files --------------------------------------------------------------------------------
 
 
-def corpus_key(model_path: Path, sentences: Sequence[str], references: dict[str, np.ndarray],
-               settings: CorpusSettings) -> str:
+def corpus_key(
+    model_path: Path,
+    sentences: Sequence[str],
+    references: dict[str, np.ndarray],
+    settings: CorpusSettings,
+) -> str:
     """16 hex digits naming everything the corpus depends on (a default cache file name)."""
     h = hashlib.sha256(f"{FORMAT}|v{VERSION}|{json.dumps(asdict(settings))}".encode())
     h.update(Path(model_path).read_bytes())
@@ -283,10 +320,17 @@ def write_corpus(path: str | Path, clips: Sequence[SyntheticClip], header: dict)
     path.parent.mkdir(parents=True, exist_ok=True)
     offsets = np.cumsum([0] + [c.n_frames for c in clips]).astype(np.int64)
     meta = {
-        "format": FORMAT, "version": VERSION, **header,
+        "format": FORMAT,
+        "version": VERSION,
+        **header,
         "clips": [
-            {"clip_id": c.clip_id, "text": c.text, "speaker": c.speaker,
-             "rate_wpm": c.rate_wpm, "strength": c.strength}
+            {
+                "clip_id": c.clip_id,
+                "text": c.text,
+                "speaker": c.speaker,
+                "rate_wpm": c.rate_wpm,
+                "strength": c.strength,
+            }
             for c in clips
         ],
     }
@@ -294,8 +338,11 @@ def write_corpus(path: str | Path, clips: Sequence[SyntheticClip], header: dict)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(
-                f, frames=np.concatenate([c.frames for c in clips]), offsets=offsets,
-                references=np.stack([c.reference for c in clips]), meta=np.array(json.dumps(meta)),
+                f,
+                frames=np.concatenate([c.frames for c in clips]),
+                offsets=offsets,
+                references=np.stack([c.reference for c in clips]),
+                meta=np.array(json.dumps(meta)),
             )
         os.replace(tmp, path)
     except BaseException:
@@ -334,8 +381,12 @@ def load_corpus(path: str | Path) -> list[SyntheticClip]:
             raise ValueError(f"{len(entries)} clips but {len(offsets)} offsets")
         return [
             SyntheticClip(
-                clip_id=e["clip_id"], text=e["text"], speaker=e["speaker"],
-                rate_wpm=int(e["rate_wpm"]), strength=float(e["strength"]), reference=refs[i],
+                clip_id=e["clip_id"],
+                text=e["text"],
+                speaker=e["speaker"],
+                rate_wpm=int(e["rate_wpm"]),
+                strength=float(e["strength"]),
+                reference=refs[i],
                 frames=frames[offsets[i] : offsets[i + 1]],
             )
             for i, e in enumerate(entries)
@@ -349,24 +400,55 @@ def load_corpus(path: str | Path) -> list[SyntheticClip]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = CorpusSettings()
-    parser.add_argument("--out", type=Path, default=None,
-                        help="corpus .npz to write (default: the cache dir, "
-                        "$TEXT2LIPS_CACHE or ~/.cache/text2lips, corpus-<hash>.npz)")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="viseme model JSON (default models/viseme/viseme.json)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="shared data folder, for the real speakers' references")
-    parser.add_argument("--source", type=Path, default=SOURCE_DIR,
-                        help=f"fortune files to take sentences from (default {SOURCE_DIR})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="corpus .npz to write (default: the cache dir, "
+        "$TEXT2LIPS_CACHE or ~/.cache/text2lips, corpus-<hash>.npz)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="viseme model JSON (default models/viseme/viseme.json)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="shared data folder, for the real speakers' references",
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=SOURCE_DIR,
+        help=f"fortune files to take sentences from (default {SOURCE_DIR})",
+    )
     parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     parser.add_argument("--limit", type=int, default=None, help="render only N sentences")
-    parser.add_argument("--rate", type=int, nargs=2, metavar=("MIN", "MAX"), default=d.rate_wpm,
-                        help=f"speaking rate range, wpm (default {d.rate_wpm[0]} {d.rate_wpm[1]})")
-    parser.add_argument("--strength", type=float, nargs=2, metavar=("MIN", "MAX"),
-                        default=d.strength, help="articulation strength range "
-                        f"(default {d.strength[0]} {d.strength[1]})")
-    parser.add_argument("--blend", type=float, default=d.blend,
-                        help=f"probability of a blended speaker (default {d.blend})")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        default=d.rate_wpm,
+        help=f"speaking rate range, wpm (default {d.rate_wpm[0]} {d.rate_wpm[1]})",
+    )
+    parser.add_argument(
+        "--strength",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        default=d.strength,
+        help=f"articulation strength range (default {d.strength[0]} {d.strength[1]})",
+    )
+    parser.add_argument(
+        "--blend",
+        type=float,
+        default=d.blend,
+        help=f"probability of a blended speaker (default {d.blend})",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if the file exists")
 
 
@@ -376,14 +458,18 @@ def run(args: argparse.Namespace) -> int:
     from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
 
     settings = CorpusSettings(
-        seed=args.seed, limit=args.limit, rate_wpm=tuple(args.rate),
-        strength=tuple(args.strength), blend=args.blend,
+        seed=args.seed,
+        limit=args.limit,
+        rate_wpm=tuple(args.rate),
+        strength=tuple(args.strength),
+        blend=args.blend,
     )
     _check_settings(settings)
     model_path = args.model or DEFAULT_MODEL_PATH
     model = VisemeModel.load(model_path)
-    sentences = read_sentences(args.source, min_words=settings.min_words,
-                               max_words=settings.max_words)
+    sentences = read_sentences(
+        args.source, min_words=settings.min_words, max_words=settings.max_words
+    )
     references = speaker_references(args.data, "lrs3")
     key = corpus_key(model_path, sentences, references, settings)
     out = args.out or cache_dir() / f"corpus-{key}.npz"
@@ -397,17 +483,26 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, seconds: float) -> None:
         if done % 1000 == 0 or done == total:
             rate = done / (time.perf_counter() - t0)
-            print(f"corpus: {done}/{total} clips, {seconds / 3600:.2f} h of speech, "
-                  f"{rate:.1f} clips/s", file=sys.stderr, flush=True)
+            print(
+                f"corpus: {done}/{total} clips, {seconds / 3600:.2f} h of speech, "
+                f"{rate:.1f} clips/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     clips = build_corpus(model, sentences, references, settings, progress)
     header = {
         "licence": LICENCE,
         "settings": asdict(settings),
-        "source": {"package": SOURCE_PACKAGE, "dir": str(args.source),
-                   "sentences_available": len(sentences)},
-        "model": {"path": str(model_path),
-                  "sha256": hashlib.sha256(Path(model_path).read_bytes()).hexdigest()},
+        "source": {
+            "package": SOURCE_PACKAGE,
+            "dir": str(args.source),
+            "sentences_available": len(sentences),
+        },
+        "model": {
+            "path": str(model_path),
+            "sha256": hashlib.sha256(Path(model_path).read_bytes()).hexdigest(),
+        },
         "speakers": sorted(references),
     }
     write_corpus(out, clips, header)
@@ -417,8 +512,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(path: Path, clips: Sequence[SyntheticClip], build_s: float | None) -> dict:
     frames = sum(c.n_frames for c in clips)
-    out = {"out": str(path), "clips": len(clips), "frames": frames,
-           "hours": round(frames / FRAME_RATE / 3600, 3)}
+    out = {
+        "out": str(path),
+        "clips": len(clips),
+        "frames": frames,
+        "hours": round(frames / FRAME_RATE / 3600, 3),
+    }
     if build_s is not None:
         out |= {"build_s": round(build_s, 1), "clips_per_s": round(len(clips) / build_s, 2)}
     return out
