@@ -113,6 +113,11 @@ class TrainSettings:
     rate, Tachibana et al.) or `words` (the clip's own word timings: each word's letters
     spread over the time it is said, the space between words over pauses; clips without
     word timings, such as synthetic ones, keep the diagonal)."""
+    force_attention: bool = False
+    """Attention forcing (needs --guide words): clips with word timings are read through
+    attention centred on the symbol said at each frame, not the model's own, so what a
+    frame looks like is learnt on time, and the attention learns when to move from the
+    guided-attention loss alone. Free-running use is unchanged. False: off."""
     motion_loss: float = 0.0
     """Weight of a global-variance loss (as in HMM speech synthesis, Toda & Tokuda 2007): the
     L1 distance between each sequence's per-value std over time, predicted vs true. Frame
@@ -286,6 +291,21 @@ def segment_clips(clips: Sequence[Any], max_seconds: float, margin_s: float = 0.
 WORD_GUIDE_WIDTH = 2.0
 """Std, in symbols, of the band around the word-timed position (the diagonal's is 0.2 of
 the text): inside a word the letters are spread evenly, which is only roughly right."""
+
+
+FORCED_WIDTH = 1.0
+"""Std, in symbols, of the attention fed to the decoder under --force-attention."""
+
+
+def forced_attention(positions: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, L) attention weights centred on the word-timed symbol of each frame: a
+    Gaussian over the row's symbols, normalised; rows without positions are NaN."""
+    L = int(text_lengths.max())
+    sym = torch.arange(L, device=positions.device, dtype=torch.float32)
+    d = sym[None, None, :] - positions[:, :, None]
+    w = torch.exp(-(d**2) / (2 * FORCED_WIDTH**2))
+    w = w * (sym[None, :] < text_lengths[:, None].to(positions.device))[:, None, :]
+    return w / w.sum(-1, keepdim=True)  # NaN positions stay NaN
 
 
 def guided_attention_loss(
@@ -581,6 +601,13 @@ def _settings_from_args(args: argparse.Namespace) -> tuple[TrainSettings, set[st
         raise Text2LipsError(f"--max-clips {settings.max_clips}: must be >= 1")
     if settings.rehearse_share <= 0:
         raise Text2LipsError(f"--rehearse-share {settings.rehearse_share}: must be > 0")
+    if settings.force_attention and not (
+        settings.guide == "words" and settings.guided_attention > 0
+    ):
+        raise Text2LipsError(
+            "--force-attention needs --guide words and --guided-attention > 0: "
+            "the attention then learns from the word timings alone"
+        )
     if settings.init and settings.init_nvidia:
         raise Text2LipsError("--init and --init-nvidia are exclusive: start from one checkpoint")
     return settings, set(given)
@@ -751,6 +778,11 @@ def run(
                     batch.targets,
                     teacher=corrupt_teacher(batch.targets, settings),
                     own_input=own_input_mask(batch.targets, settings, epoch),
+                    forced_attention=(
+                        forced_attention(batch.positions, batch.text_lengths)
+                        if settings.force_attention
+                        else None
+                    ),
                 )
             loss, parts = compute_loss(out, batch, pos_weight)
             if settings.guided_attention > 0:
@@ -933,6 +965,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--guided-attention",
         type=float,
         help="weight of the guided (diagonal) attention loss (default 0: off)",
+    )
+    parser.add_argument(
+        "--force-attention",
+        action="store_const",
+        const=True,
+        help="attention forcing: feed the decoder the word-timed attention while training "
+        "(needs --guide words)",
     )
     parser.add_argument(
         "--guide",

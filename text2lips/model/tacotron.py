@@ -242,6 +242,26 @@ class Decoder(nn.Module):
         self, x: Tensor, state: DecoderState, memory: Tensor, processed_memory: Tensor, mask: Tensor
     ) -> tuple[Tensor, Tensor, DecoderState]:
         """One frame from prepared input `x`; pure (no Python state, no data-dependent branches)."""
+        frame, gate_logit, new_state, _ = self.step_forced(
+            x, state, memory, processed_memory, mask, None
+        )
+        return frame, gate_logit, new_state
+
+    def step_forced(
+        self,
+        x: Tensor,
+        state: DecoderState,
+        memory: Tensor,
+        processed_memory: Tensor,
+        mask: Tensor,
+        forced: Tensor | None,
+        forced_rows: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, DecoderState, Tensor]:
+        """`step`, and the attention's own weights (B, L). With `forced` (B, L) weights
+        (attention forcing, training only), the context and the attention state carried to
+        the next step are built from `forced` instead, in the rows where `forced_rows` (B,)
+        bool is True (default: all); the attention's own weights are still returned, for a
+        loss to teach them."""
         c = self.config
         attention_hidden, attention_cell = self.attention_rnn(
             torch.cat((x, state.attention_context), dim=-1),
@@ -252,9 +272,15 @@ class Decoder(nn.Module):
         weights_cat = torch.stack(
             (state.attention_weights, state.attention_weights_cum), dim=1
         )  # (B, 2, L)
-        context, weights = self.attention_layer(
+        context, own_weights = self.attention_layer(
             attention_hidden, memory, processed_memory, weights_cat.to(memory.dtype), mask
         )
+        weights = own_weights
+        if forced is not None:
+            weights = forced.to(own_weights.dtype)
+            if forced_rows is not None:
+                weights = torch.where(forced_rows[:, None], weights, own_weights)
+            context = torch.bmm(weights.unsqueeze(1).to(memory.dtype), memory).squeeze(1)
         weights_cum = state.attention_weights_cum + weights
 
         decoder_hidden, decoder_cell = self.decoder_rnn(
@@ -275,7 +301,7 @@ class Decoder(nn.Module):
             weights_cum,
             context,
         )
-        return frame, gate_logit, new_state
+        return frame, gate_logit, new_state, own_weights
 
 
 class LipDecoder(nn.Module):
@@ -349,14 +375,23 @@ class LipDecoder(nn.Module):
         )
 
     def forward(
-        self, text: Tensor, lengths: Tensor, targets: Tensor, teacher: Tensor | None = None,
+        self,
+        text: Tensor,
+        lengths: Tensor,
+        targets: Tensor,
+        teacher: Tensor | None = None,
         own_input: Tensor | None = None,
+        forced_attention: Tensor | None = None,
     ) -> DecoderOutput:
         """Teacher forcing: frame t is predicted from frame t-1 of `teacher` (B, T, 60),
         by default the ground truth `targets` (training may pass a corrupted copy).
 
         `own_input` (B, T) bool, scheduled sampling: where True, step t is fed the model's
         own (detached) prediction of frame t-1 instead, as in free-running inference.
+
+        `forced_attention` (B, T, L), attention forcing: the decoder reads the text through
+        these weights instead of its attention's (rows that are all NaN keep their own).
+        `alignments` are always the attention's own weights.
         """
         enc = self.encode(text, lengths)
         B, T, _ = targets.shape
@@ -367,15 +402,25 @@ class LipDecoder(nn.Module):
         inputs = self.decoder.prepare_input(prev)  # whole sequence at once: (B, T, in_dim)
         state = self.initial_state(enc)
         frames, gates, alignments = [], [], []
+        forced_rows = None
+        if forced_attention is not None:
+            forced_rows = ~torch.isnan(forced_attention).flatten(1).any(dim=1)  # (B,)
+            forced_attention = torch.nan_to_num(forced_attention)
         for t in range(T):
             x = inputs[:, t]
             if own_input is not None and t > 0:
                 own = self.decoder.prepare_input(frames[-1].detach())
                 x = torch.where(own_input[:, t, None], own, x)
-            frame, gate, state = self.decoder.step(x, state, *enc)
+            if forced_attention is None:
+                frame, gate, state = self.decoder.step(x, state, *enc)
+                alignments.append(state.attention_weights)
+            else:
+                frame, gate, state, own_w = self.decoder.step_forced(
+                    x, state, *enc, forced_attention[:, t], forced_rows
+                )
+                alignments.append(own_w)
             frames.append(frame)
             gates.append(gate)
-            alignments.append(state.attention_weights)
         frames_t = torch.stack(frames, dim=1)  # (B, T, 60)
         lengths_out = torch.full((B,), T, dtype=torch.int64, device=targets.device)
         return DecoderOutput(
