@@ -258,10 +258,11 @@ class Decoder(nn.Module):
         forced_rows: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, DecoderState, Tensor]:
         """`step`, and the attention's own weights (B, L). With `forced` (B, L) weights
-        (attention forcing, training only), the context and the attention state carried to
-        the next step are built from `forced` instead, in the rows where `forced_rows` (B,)
-        bool is True (default: all); the attention's own weights are still returned, for a
-        loss to teach them."""
+        (attention forcing, training only), the context the decoder reads is built from
+        `forced` instead, in the rows where `forced_rows` (B,) bool is True (default: all).
+        The attention state carried to the next step stays the attention's own, so its
+        location features see at training what they will see free-running (carrying the
+        forced weights instead left a trained attention stuck on the first symbol)."""
         c = self.config
         attention_hidden, attention_cell = self.attention_rnn(
             torch.cat((x, state.attention_context), dim=-1),
@@ -277,10 +278,10 @@ class Decoder(nn.Module):
         )
         weights = own_weights
         if forced is not None:
-            weights = forced.to(own_weights.dtype)
+            read = forced.to(own_weights.dtype)
             if forced_rows is not None:
-                weights = torch.where(forced_rows[:, None], weights, own_weights)
-            context = torch.bmm(weights.unsqueeze(1).to(memory.dtype), memory).squeeze(1)
+                read = torch.where(forced_rows[:, None], read, own_weights)
+            context = torch.bmm(read.unsqueeze(1).to(memory.dtype), memory).squeeze(1)
         weights_cum = state.attention_weights_cum + weights
 
         decoder_hidden, decoder_cell = self.decoder_rnn(
