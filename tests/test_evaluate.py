@@ -74,3 +74,25 @@ def test_metrics_on_truth_and_on_zero_motion(data_dir):
 def test_pearson_of_flat_signal_is_zero():
     assert pearson(np.ones(10), np.arange(10.0)) == 0.0
     assert pearson(np.arange(10.0), 2 * np.arange(10.0) + 1) == pytest.approx(1.0)
+
+
+def test_viseme_at_real_word_timings_beats_holding_still_and_espeak_timing(data_dir):
+    """The timing bound: with each speaker's own word timings the viseme shapes beat the rest
+    shape and correlate with the real opening; with espeak's timing they do neither."""
+    from text2lips.evaluate import evaluate_timed_viseme
+
+    clips = load_clips(data_dir, "lrs3", "pretrain")[:12]
+    timed = evaluate_timed_viseme(clips)
+    assert KEYS - {"split"} <= set(timed)
+    assert timed["l1_mm"] < timed["zero_motion"]["l1_mm"]
+    assert timed["opening_r"] > 0.25
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "text2lips.cli", "eval", "--data", str(data_dir), *a],
+        capture_output=True,
+        text=True,
+    )
+    untimed = run("--model", "viseme", "--split", "pretrain", "--max-clips", "12", "--json")
+    assert json.loads(untimed.stdout)["opening_r"] < timed["opening_r"] - 0.2
+    for bad in (("--model", "viseme"), ("--model", "models/default", "--split", "pretrain")):
+        out = run(*bad, "--word-timings")
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from text2lips import FRAME_DIM, FRAME_RATE
+from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
 from text2lips.data.dataset import Clip, load_clips
 from text2lips.runtime import SynthesisOptions, Synthesizer
@@ -155,12 +155,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-clips", type=int, default=None, help="only the first N clips")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--per-clip", action="store_true", help="include per-clip rows")
+    parser.add_argument(
+        "--word-timings",
+        action="store_true",
+        help="viseme only: render each clip at its speaker's own LRS3 word timings instead of "
+        "espeak's (what perfect timing would give; the pretrain split has timings)",
+    )
+
+
+def evaluate_timed_viseme(clips: list[Clip]) -> dict:
+    """The viseme baseline rendered at each clip's real word timings: free of timing error,
+    so it bounds what predicting the timing from text could add to the shapes."""
+    from text2lips.viseme.model import VisemeModel, align_clip
+    from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+
+    untimed = [c.clip_id for c in clips if not c.words]
+    if untimed:
+        raise Text2LipsError(
+            f"--word-timings: {len(untimed)} clips have no word timings (e.g. {untimed[0]}); "
+            "only the pretrain split has them"
+        )
+    model = VisemeModel.load(DEFAULT_MODEL_PATH)
+    preds = [model.render(align_clip(c), c.n_frames) for c in clips]
+    rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
+    zero = [clip_metrics(np.zeros_like(c.target), c) for c in clips]
+    return {
+        "model": "viseme (real word timings)",
+        "frames": int(sum(c.n_frames for c in clips)),
+        "seconds": round(sum(c.n_frames for c in clips) / FRAME_RATE, 3),
+        **asdict(
+            Metrics(
+                l1_mm=_mean(rows, "l1_mm"),
+                opening_r=_mean(rows, "opening_r"),
+                motion_ratio=_mean(rows, "motion_ratio"),
+                duration_ratio=1.0,
+                clips=len(clips),
+            )
+        ),
+        "teacher_forced_loss": None,
+        "zero_motion": asdict(Metrics(_mean(zero, "l1_mm"), 0.0, 0.0, 1.0, len(clips))),
+        "per_clip": rows,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    synth = Synthesizer.load(args.model, backend=args.backend)
+    if args.word_timings and args.model != "viseme":
+        raise Text2LipsError("--word-timings is for --model viseme (a neural model times itself)")
     clips = load_clips(args.data, "lrs3", args.split)[: args.max_clips]
-    result = evaluate(synth, clips)
+    if args.word_timings:
+        result = evaluate_timed_viseme(clips)
+    else:
+        result = evaluate(Synthesizer.load(args.model, backend=args.backend), clips)
     if not args.per_clip:
         result.pop("per_clip")
     result["split"] = args.split
