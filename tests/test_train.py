@@ -374,6 +374,7 @@ def test_motion_loss_is_zero_for_the_truth_and_penalises_a_still_or_padded_predi
         targets=targets,
         frame_lengths=lengths,
         gate_targets=torch.zeros(2, 50),
+        positions=torch.full((2, 50), float("nan")),
     )
     assert motion_loss(targets, batch).item() < 1e-2
     # Standing still costs the true std (about 1 for unit noise); half the motion, half that.
