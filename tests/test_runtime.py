@@ -111,3 +111,39 @@ def test_int8_backend_runs_close_to_fp32(synth, tmp_path):
 def test_unknown_backend_is_a_clear_error(tmp_path):
     with pytest.raises(Text2LipsError, match="unknown backend 'tpu'"):
         Synthesizer.load(tiny_test_model(tmp_path), backend="tpu")
+
+
+def _raw_and_mass(synth: Synthesizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The network's own frames and attention mass on bilabials, decoded to the hard bound."""
+    import torch
+
+    from text2lips.runtime.closure_rule import bilabial_mask
+
+    ids = synth.encode_text(text)
+    n = synth.max_frames_for(len(ids))
+    out = synth.backend.model.infer(
+        torch.tensor([ids]), torch.tensor([len(ids)]), max_frames=n, stop=False
+    )
+    return out.frames[0].numpy(), out.alignments[0].numpy() @ bilabial_mask(ids)
+
+
+def test_closure_rule_moves_only_the_inner_lips_by_the_bilabial_attention(synth):
+    rule = synth.info.closure
+    assert rule is not None and rule.gain > 0  # the tiny model carries one
+    raw, mass = _raw_and_mass(synth, "Mom paid Bob.")
+    shown = np.stack([f.displacement for f in synth.stream("Mom paid Bob.")])
+    alone = np.stack(
+        [f.displacement for f in synth.stream("Mom paid Bob.", SynthesisOptions(closure=False))]
+    )
+    np.testing.assert_allclose(alone, raw, atol=1e-5)  # closure=False: the network alone
+    np.testing.assert_allclose(shown, rule.apply(raw, mass), atol=1e-5)
+    moved = np.abs(shown - raw).max(axis=0) > 1e-6
+    assert moved[36:].any() and not moved[:36].any()  # points 60-67 only
+    assert mass.max() > 0.05  # the attention did pass over the letters
+
+
+def test_closure_rule_leaves_text_without_bilabials_alone(synth):
+    shown = np.stack([f.displacement for f in synth.stream("Hello there.")])
+    raw, mass = _raw_and_mass(synth, "Hello there.")
+    assert not mass.any()
+    np.testing.assert_allclose(shown, raw, atol=1e-5)

@@ -8,15 +8,24 @@ frame of the utterance, 1 = the most open). A share below `CLOSED_SHARE` counts 
 
 When a bilabial is said comes from the model itself: the neural decoder's attention (frames
 whose attention peak sits on the letter) and the viseme baseline's espeak-ng phoneme times.
+A neural model is checked as it is served, with its bilabial closure rule
+(text2lips.runtime.closure_rule) when it has one; `--no-rule` checks the network alone.
+
+`--fit` fits that rule on the training split: the real clips cut into the word-aligned
+pieces training uses, the truth's bilabials placed by the LRS3 word timings, the closed shape
+averaged from the truth where it closes, and the gain the smallest that makes the model's
+lips close as often as the speakers' do. `--write` stores it in the model's config.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,11 +93,25 @@ def _shares(opening: np.ndarray, centres: list[tuple[str, float]]) -> list[Closu
     return out
 
 
-def neural_closures(model_dir: str | Path, text: str, speaker: str | None = None) -> ClosureReport:
-    """Decode `text` with a neural model directory and check every p/b/m letter."""
+def attention_centres(align: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]:
+    """(letter index, frame) for each masked letter: mean frame of the attention peak on it."""
+    peak = align.argmax(axis=1)
+    out = []
+    for j in np.flatnonzero(mask):
+        on = np.flatnonzero(peak == j)
+        out.append((int(j), float(on.mean()) if len(on) else float(align[:, j].argmax())))
+    return out
+
+
+def neural_closures(
+    model_dir: str | Path, text: str, speaker: str | None = None, rule: bool = True
+) -> ClosureReport:
+    """Decode `text` with a neural model directory and check every p/b/m letter
+    ("ph" is an f), with the model's closure rule unless `rule` is False."""
     import torch
 
     from text2lips.model.checkpoint import load_model, read_metadata
+    from text2lips.runtime.closure_rule import bilabial_mask
     from text2lips.runtime.voice import ModelInfo
     from text2lips.text import sequence_to_text, text_to_sequence
 
@@ -102,21 +125,13 @@ def neural_closures(model_dir: str | Path, text: str, speaker: str | None = None
     n = int(out.lengths[0])
     frames = out.frames_post[0, :n].numpy()
     align = out.alignments[0, :n].numpy()  # (T, L)
+    mask = bilabial_mask(ids)
+    if rule and info.closure is not None:
+        frames = info.closure.apply(frames, align @ mask)
     opening = L.inner_opening(L.shape_from_target(frames, reference))
-
-    # Which symbol ids are bilabial letters: the front end's own table, so case never matters.
-    bilabial_ids = {text_to_sequence(ch)[0] for ch in "pbmPBM"}
-    p_id, h_id = text_to_sequence("p")[0], text_to_sequence("h")[0]
-    peak = align.argmax(axis=1)
-    centres = []
-    for j, sid in enumerate(ids):
-        if sid not in bilabial_ids:
-            continue
-        if sid == p_id and j + 1 < len(ids) and ids[j + 1] == h_id:
-            continue  # "ph" is said /f/, lips to teeth
-        on = np.flatnonzero(peak == j)
-        frame = float(on.mean()) if len(on) else float(align[:, j].argmax())
-        centres.append((f"{sequence_to_text([sid])}@{j}", frame))
+    centres = [
+        (f"{sequence_to_text([ids[j]])}@{j}", frame) for j, frame in attention_centres(align, mask)
+    ]
     return ClosureReport(text, info.name, n, _shares(opening, centres))
 
 
@@ -138,22 +153,207 @@ def viseme_closures(text: str, speaker: str | None = None) -> ClosureReport:
     return ClosureReport(text, "viseme", len(track), _shares(opening, centres))
 
 
-def closures(model: str | Path, text: str, speaker: str | None = None) -> ClosureReport:
+def closures(
+    model: str | Path, text: str, speaker: str | None = None, rule: bool = True
+) -> ClosureReport:
     if str(model) == "viseme":
         return viseme_closures(text, speaker)
-    return neural_closures(model, text, speaker)
+    return neural_closures(model, text, speaker, rule)
+
+
+# --- fitting the closure rule ----------------------------------------------------------------
+
+FIT_GAINS = tuple(float(g) for g in np.arange(0.5, 10.01, 0.5))
+"""Gains tried by `fit_rule`, smallest first."""
+
+
+@dataclass(frozen=True)
+class RuleFit:
+    """What `fit_rule` measured on the training pieces, and the rule it chose."""
+
+    pieces: int
+    bilabials: int
+    truth_closed: float
+    """Share of the truth's bilabials that close by the check's criterion."""
+    rows: list[dict]
+    """Per gain (0 = no rule): closed share, l1_mm, opening_r, motion_ratio."""
+    gain: float
+    target: np.ndarray
+
+    def as_dict(self) -> dict:
+        return {
+            "pieces": self.pieces,
+            "bilabials": self.bilabials,
+            "truth_closed": round(self.truth_closed, 4),
+            "gain": self.gain,
+            "rows": self.rows,
+        }
+
+
+def _truth_centres(pos: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]:
+    """(letter index, frame) for each masked letter from word-timed symbol positions."""
+    out = []
+    for j in np.flatnonzero(mask):
+        near = np.flatnonzero(np.abs(pos - j) < 0.5)
+        out.append((int(j), float(near.mean()) if len(near) else float(np.abs(pos - j).argmin())))
+    return out
+
+
+def fit_rule(
+    model_dir: str | Path,
+    data_dir: str | Path | None = None,
+    segment_s: float = 2.5,
+    batch_size: int = 16,
+    max_pieces: int | None = None,
+) -> RuleFit:
+    """Fit the closure rule of a neural model on the training split (see the module doc);
+    `max_pieces` keeps only the first pieces with a bilabial (quick checks)."""
+    import torch
+
+    from text2lips.data.dataset import load_clips
+    from text2lips.evaluate import pearson
+    from text2lips.model.checkpoint import load_model
+    from text2lips.runtime.closure_rule import ClosureRule, bilabial_mask
+    from text2lips.text import text_to_sequence
+    from text2lips.train import segment_clips, symbol_positions
+
+    net = load_model(Path(model_dir)).eval()
+    clips = load_clips(data_dir, "lrs3", "pretrain")
+    reference = {c.clip_id: c.reference for c in clips}
+    items = []  # (ids, mask, target frames, reference, truth centres)
+    for piece in segment_clips(clips, segment_s):
+        ids = text_to_sequence(piece.text)
+        mask = bilabial_mask(ids)
+        pos = symbol_positions(ids, piece.words, len(piece.target))
+        if not mask.any() or pos is None:
+            continue
+        ref = reference[piece.clip_id.split("@")[0]]
+        items.append((ids, mask, piece.target, ref, _truth_centres(pos, mask)))
+    items = items[:max_pieces]
+    if not items:
+        raise Text2LipsError("no training pieces with p, b or m to fit the closure rule on")
+
+    # The network alone, free-running to each piece's true length, batched by length.
+    decoded: list[tuple[np.ndarray, np.ndarray]] = [None] * len(items)  # type: ignore[list-item]
+    order = sorted(range(len(items)), key=lambda i: len(items[i][2]))
+    with torch.no_grad():
+        for k in range(0, len(order), batch_size):
+            idx = order[k : k + batch_size]
+            lengths = torch.tensor([len(items[i][0]) for i in idx])
+            text = torch.zeros(len(idx), int(lengths.max()), dtype=torch.int64)
+            for r, i in enumerate(idx):
+                text[r, : len(items[i][0])] = torch.tensor(items[i][0])
+            n_max = max(len(items[i][2]) for i in idx)
+            out = net.infer(text, lengths, max_frames=n_max, stop=False)
+            for r, i in enumerate(idx):
+                n, nl = len(items[i][2]), len(items[i][0])
+                decoded[i] = (out.frames_post[r, :n].numpy(), out.alignments[r, :n, :nl].numpy())
+
+    # The truth: how often its lips close at its bilabials, and the shape they close to.
+    truth_closed, closed_frames = 0, []
+    half = int(round(WINDOW_S * FRAME_RATE))
+    for _, _, target, ref, centres in items:
+        opening = L.inner_opening(L.shape_from_target(target, ref))
+        checked = _shares(opening, [(str(j), f) for j, f in centres])
+        for (_, frame), c in zip(centres, checked, strict=True):
+            if c.closed:
+                truth_closed += 1
+                a = max(int(round(frame)) - half, 0)
+                b = max(min(int(round(frame)) + half + 1, len(opening)), a + 1)
+                closed_frames.append(target[a + int(opening[a:b].argmin())])
+    n_bilabials = sum(len(it[4]) for it in items)
+    truth_share = truth_closed / n_bilabials
+    if not closed_frames:
+        raise Text2LipsError("the training truth never closes at a bilabial: nothing to fit")
+    closed = np.mean(closed_frames, axis=0).astype(np.float32)
+
+    rows, chosen = [], None
+    for gain in (0.0, *FIT_GAINS):
+        rule = ClosureRule(gain, closed)
+        hit, l1s, rs, motions = 0, [], [], []
+        for (_, mask, target, ref, _), (frames, align) in zip(items, decoded, strict=True):
+            shown = rule.apply(frames, align @ mask)
+            opening = L.inner_opening(L.shape_from_target(shown, ref))
+            true_opening = L.inner_opening(L.shape_from_target(target, ref))
+            centres = [(str(j), f) for j, f in attention_centres(align, mask)]
+            hit += sum(c.closed for c in _shares(opening, centres))
+            l1s.append(float(np.abs(L.as_points(shown) - L.as_points(target)).sum(-1).mean()))
+            rs.append(pearson(opening, true_opening))
+            motions.append(float(opening.std() / max(true_opening.std(), 1e-9)))
+        share = hit / n_bilabials
+        rows.append(
+            {
+                "gain": gain,
+                "closed": round(share, 4),
+                "l1_mm": round(float(np.mean(l1s)), 4),
+                "opening_r": round(float(np.mean(rs)), 4),
+                "motion_ratio": round(float(np.mean(motions)), 4),
+            }
+        )
+        if chosen is None and gain > 0 and share >= truth_share:
+            chosen = gain
+    return RuleFit(
+        len(items),
+        n_bilabials,
+        truth_share,
+        rows,
+        chosen if chosen is not None else FIT_GAINS[-1],
+        closed,
+    )
+
+
+def write_rule(model_dir: str | Path, rule: Any) -> None:
+    """Store a closure rule in the model directory's config.json metadata (atomic replace)."""
+    from text2lips.model.files import CONFIG_NAME
+
+    path = Path(model_dir) / CONFIG_NAME
+    doc = json.loads(path.read_text())
+    doc.setdefault("metadata", {})["closure"] = rule.to_metadata()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("texts", nargs="+", metavar="TEXT", help="sentences to check")
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="sentences to check")
     parser.add_argument("--model", default="models/default", help="model directory or `viseme`")
     parser.add_argument("--speaker", default=None, help="speaker whose neutral lips to use")
+    parser.add_argument(
+        "--no-rule", action="store_true", help="check the network alone, without its closure rule"
+    )
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit the model's closure rule on the training split and print the fit as JSON",
+    )
+    parser.add_argument("--write", action="store_true", help="with --fit: store it in config.json")
+    parser.add_argument("--data", default=None, help="data directory (default: ../shared/data)")
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    from text2lips.runtime.closure_rule import ClosureRule
+
+    if str(args.model) == "viseme":
+        raise Text2LipsError("--fit is for neural models: the viseme baseline closes by itself")
+    fit = fit_rule(args.model, args.data)
+    print(json.dumps(fit.as_dict()))
+    if args.write:
+        write_rule(args.model, ClosureRule(fit.gain, fit.target))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Print one JSON object per text; exit 1 when any bilabial stays open."""
     try:
-        reports = [closures(args.model, t, args.speaker) for t in args.texts]
+        if args.write and not args.fit:
+            raise Text2LipsError("--write stores a fitted rule: use it with --fit")
+        if args.fit:
+            if args.texts:
+                raise Text2LipsError("--fit takes no texts")
+            return _run_fit(args)
+        if not args.texts:
+            raise Text2LipsError("give at least one text to check (or --fit)")
+        reports = [closures(args.model, t, args.speaker, not args.no_rule) for t in args.texts]
     except Text2LipsError as e:
         print(f"text2lips closure: {e}", file=sys.stderr)
         return 2

@@ -61,7 +61,12 @@ def clip_metrics(pred: np.ndarray, clip: Clip) -> dict[str, float]:
 
 
 def decode_clips(
-    synth: Synthesizer, clips: list[Clip], *, to_true_length: bool, max_batch: int = 16
+    synth: Synthesizer,
+    clips: list[Clip],
+    *,
+    to_true_length: bool,
+    max_batch: int = 16,
+    rule: bool = True,
 ) -> list[np.ndarray]:
     """Free-running (T, 60) displacements for each clip, batched; gate-stopped if not to length."""
     out: dict[int, list[np.ndarray]] = {i: [] for i in range(len(clips))}
@@ -78,6 +83,7 @@ def decode_clips(
                     reference=np.zeros(FRAME_DIM, np.float32),
                     max_frames=clips[i].n_frames if to_true_length else None,
                     stop=not to_true_length,
+                    closure=rule,
                 ),
             )
         for i, frame in bd.step():
@@ -109,9 +115,12 @@ def _mean(rows: list[dict[str, float]], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
 
 
-def evaluate(synth: Synthesizer, clips: list[Clip], *, with_duration: bool = True) -> dict:
-    """Metrics for a model and for the zero-motion baseline, plus per-clip rows."""
-    preds = decode_clips(synth, clips, to_true_length=True)
+def evaluate(
+    synth: Synthesizer, clips: list[Clip], *, with_duration: bool = True, rule: bool = True
+) -> dict:
+    """Metrics for a model and for the zero-motion baseline, plus per-clip rows; `rule`:
+    with the model's bilabial closure rule, as it is served (when it has one)."""
+    preds = decode_clips(synth, clips, to_true_length=True, rule=rule)
     rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
     if with_duration:
         natural = decode_clips(synth, clips, to_true_length=False)
@@ -138,6 +147,9 @@ def evaluate(synth: Synthesizer, clips: list[Clip], *, with_duration: bool = Tru
         "seconds": round(sum(c.n_frames for c in clips) / FRAME_RATE, 3),
         **asdict(model),
         "teacher_forced_loss": teacher_forced_loss(synth, clips),
+        "closure_rule": (
+            synth.info.closure.gain if rule and synth.info.closure is not None else None
+        ),
         "zero_motion": asdict(baseline),
         "per_clip": rows,
     }
@@ -160,6 +172,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="viseme only: render each clip at its speaker's own LRS3 word timings instead of "
         "espeak's (what perfect timing would give; the pretrain split has timings)",
+    )
+    parser.add_argument(
+        "--no-rule",
+        action="store_true",
+        help="the network alone, without the model's bilabial closure rule",
     )
 
 
@@ -205,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
     if args.word_timings:
         result = evaluate_timed_viseme(clips)
     else:
-        result = evaluate(Synthesizer.load(args.model, backend=args.backend), clips)
+        result = evaluate(
+            Synthesizer.load(args.model, backend=args.backend), clips, rule=not args.no_rule
+        )
     if not args.per_clip:
         result.pop("per_clip")
     result["split"] = args.split

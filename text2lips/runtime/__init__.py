@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from text2lips import FRAME_DIM
+from text2lips.runtime.closure_rule import ClosureRule
 from text2lips.runtime.synthesizer import (
     BACKENDS,
     BatchDecoder,
@@ -18,6 +20,7 @@ from text2lips.runtime.voice import ModelInfo
 __all__ = [
     "BACKENDS",
     "BatchDecoder",
+    "ClosureRule",
     "Frame",
     "ModelInfo",
     "SynthesisOptions",
@@ -38,11 +41,19 @@ def placeholder_lips(
     return (np.array(pts) + centre).astype(np.float32).reshape(-1)
 
 
-def tiny_test_model(out_dir: str | Path, *, seed: int = 0, gate_bias: float | None = None) -> Path:
+def tiny_test_model(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    gate_bias: float | None = None,
+    closure_gain: float | None = 3.0,
+) -> Path:
     """Write a small random-weight model directory that `Synthesizer.load` can serve.
 
     For tests and for `make run` before a trained model exists; it is labelled UNTRAINED.
     `gate_bias` forces the stop gate (e.g. -10: never stop before the hard bound).
+    `closure_gain` gives it a closure rule toward the neutral lips (None: no rule), so every
+    backend's closure path is exercised by the tests that use it.
     """
     import torch
 
@@ -71,6 +82,7 @@ def tiny_test_model(out_dir: str | Path, *, seed: int = 0, gate_bias: float | No
         licence="test model, random weights",
         speakers={"neutral": placeholder_lips()},
         default_speaker="neutral",
+        closure=None if closure_gain is None else ClosureRule(closure_gain, np.zeros(FRAME_DIM)),
     )
     out = Path(out_dir)
     save_model(model, out, metadata=info.to_metadata())

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState, LipDecoder
+from text2lips.runtime.closure_rule import bilabial_mask
 from text2lips.runtime.protocol import Backend, Rows, StepResult
 
 __all__ = ["Backend", "Rows", "StepResult", "TorchBackend", "TorchRows"]
@@ -27,6 +28,7 @@ class TorchRows:
     processed: torch.Tensor  # (B, L, A)
     mask: torch.Tensor  # (B, L) True on padding
     last: torch.Tensor  # (B,) index of each row's last symbol
+    closers: torch.Tensor  # (B, L) 1.0 on bilabial letters (closure_rule.bilabial_mask)
     state: DecoderState
     prev: torch.Tensor  # (B, 60) previous frame
 
@@ -41,6 +43,15 @@ def _pad_l(x: torch.Tensor, length: int, value: float | bool = 0) -> torch.Tenso
         return x
     pad = [0, 0] * (x.dim() - 2) + [0, extra]
     return F.pad(x, pad, value=value)
+
+
+def closers_for(texts: list[list[int]], like: torch.Tensor) -> torch.Tensor:
+    """(B, L) float32 on `like`'s device: 1.0 on each text's p, b and m letters, 0 on padding."""
+    L = max(len(t) for t in texts)
+    out = torch.zeros(len(texts), L, dtype=torch.float32)
+    for i, t in enumerate(texts):
+        out[i, : len(t)] = torch.from_numpy(bilabial_mask(t))
+    return out.to(like.device)
 
 
 class TorchBackend:
@@ -87,6 +98,7 @@ class TorchBackend:
             enc.processed_memory,
             enc.mask,
             lengths - 1,
+            closers_for(texts, enc.memory),
             self.model.initial_state(enc),
             self.model.initial_frame(len(texts)).to(enc.memory.dtype),
         )
@@ -112,6 +124,7 @@ class TorchBackend:
             cat_l(rows.processed, new.processed),
             cat_l(rows.mask, new.mask, True),
             torch.cat((rows.last, new.last)),
+            cat_l(rows.closers, new.closers),
             st,
             torch.cat((rows.prev, new.prev)),
         )
@@ -135,6 +148,7 @@ class TorchBackend:
             trim(sel(rows.processed)),
             trim(mask),
             sel(rows.last),
+            trim(sel(rows.closers)),
             st,
             sel(rows.prev),
         )
@@ -145,9 +159,13 @@ class TorchBackend:
             rows.prev, rows.state, rows.memory, rows.processed, rows.mask
         )
         at_end = state.attention_weights.argmax(dim=1) >= rows.last
-        rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, state, frame)
+        closure = (state.attention_weights.float() * rows.closers).sum(dim=1)
+        rows = TorchRows(
+            rows.memory, rows.processed, rows.mask, rows.last, rows.closers, state, frame
+        )
         return rows, StepResult(
             frames=frame.float().cpu().numpy(),
             stop_prob=torch.sigmoid(gate.float()).cpu().numpy(),
             at_end=at_end.cpu().numpy(),
+            closure=closure.cpu().numpy(),
         )

@@ -45,8 +45,9 @@ class _Bucket:
     processed: torch.Tensor  # (Bb, Lb, A)
     mask: torch.Tensor  # (Bb, Lb) bool
     last: torch.Tensor  # (Bb,) int64
-    out: torch.Tensor  # (Bb, 62) float32: frame, stop probability, at_end, for one host copy
-    host: torch.Tensor  # (Bb, 62) pinned host copy of `out`
+    closers: torch.Tensor  # (Bb, Lb) float32, 1.0 on bilabial letters
+    out: torch.Tensor  # (Bb, 63) float32: frame, stop probability, at_end, closure mass
+    host: torch.Tensor  # (Bb, 63) pinned host copy of `out`
     graph: torch.cuda.CUDAGraph | None = None
 
 
@@ -97,8 +98,9 @@ class CudaGraphBackend(TorchBackend):
             z(batch, text_len, c.encoder_embedding_dim), z(batch, text_len, c.attention_dim),
             torch.ones(batch, text_len, dtype=torch.bool, device=dev),
             torch.zeros(batch, dtype=torch.int64, device=dev),
-            torch.zeros(batch, c.frame_dim + 2, dtype=torch.float32, device=dev),
-            torch.zeros(batch, c.frame_dim + 2, dtype=torch.float32, pin_memory=True),
+            torch.zeros(batch, text_len, dtype=torch.float32, device=dev),
+            torch.zeros(batch, c.frame_dim + 3, dtype=torch.float32, device=dev),
+            torch.zeros(batch, c.frame_dim + 3, dtype=torch.float32, pin_memory=True),
         )
         if self.graphs:
             # Warm up on a side stream first: cuBLAS/cuDNN set-up must not happen under capture.
@@ -117,8 +119,9 @@ class CudaGraphBackend(TorchBackend):
         """The step on a bucket's buffers, writing its results back into them (what is captured)."""
         frame, gate, new = self.model.step(b.prev, b.state, b.memory, b.processed, b.mask)
         at_end = new.attention_weights.argmax(dim=1) >= b.last
+        closure = (new.attention_weights.float() * b.closers).sum(dim=1)
         b.out.copy_(torch.cat((frame.float(), torch.sigmoid(gate.float()).unsqueeze(1),
-                               at_end.float().unsqueeze(1)), dim=1))
+                               at_end.float().unsqueeze(1), closure.unsqueeze(1)), dim=1))
         # Written after every read of the old values (stream order), so in place is safe.
         b.prev.copy_(frame)
         for dst, src in zip(b.state, new, strict=True):
@@ -149,9 +152,12 @@ class CudaGraphBackend(TorchBackend):
                 dst[:B].copy_(src)
         b.prev[:B].copy_(rows.prev)
         b.last[:B].copy_(rows.last)
+        b.closers[:B, :L].copy_(rows.closers)
+        b.closers[:B, L:].zero_()
         self._bucket = b
         self._loaded = TorchRows(
             b.memory[:B, :L], b.processed[:B, :L], b.mask[:B, :L], b.last[:B],
+            b.closers[:B, :L],
             DecoderState(*(x[:B, :L] if n.startswith("attention_weights") else x[:B]
                            for n, x in zip(DecoderState._fields, b.state, strict=True))),
             b.prev[:B],
@@ -178,6 +184,7 @@ class CudaGraphBackend(TorchBackend):
         fd = self.model.config.frame_dim
         return rows, StepResult(
             frames=res[:, :fd], stop_prob=res[:, fd], at_end=res[:, fd + 1] > 0.5,
+            closure=res[:, fd + 2],
         )
 
     def captured(self) -> list[tuple[int, int]]:
@@ -185,12 +192,14 @@ class CudaGraphBackend(TorchBackend):
         return sorted(self.buckets)
 
 
-def step_result_to_numpy(frame: torch.Tensor, gate: torch.Tensor,
-                         at_end: torch.Tensor) -> StepResult:
-    """One device-to-host copy for a step: frame (B, 60), gate logit (B,), at_end (B,)."""
+def step_result_to_numpy(frame: torch.Tensor, gate: torch.Tensor, at_end: torch.Tensor,
+                         closure: torch.Tensor) -> StepResult:
+    """One device-to-host copy for a step: frame (B, 60), gate logit (B,), at_end (B,),
+    closure mass (B,)."""
     fd = frame.shape[1]
     packed = torch.cat((frame.float(), torch.sigmoid(gate.float()).unsqueeze(1),
-                        at_end.float().unsqueeze(1)), dim=1).cpu().numpy()
+                        at_end.float().unsqueeze(1), closure.float().unsqueeze(1)),
+                       dim=1).cpu().numpy()
     return StepResult(frames=packed[:, :fd], stop_prob=packed[:, fd],
-                      at_end=packed[:, fd + 1] > 0.5)
+                      at_end=packed[:, fd + 1] > 0.5, closure=packed[:, fd + 2])
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from text2lips import Text2LipsError
+from text2lips.runtime.closure_rule import bilabial_mask
 from text2lips.runtime.protocol import Backend, StepResult
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class OnnxRows:
     processed: np.ndarray  # (B, L, A)
     mask: np.ndarray  # (B, L) bool, True on padding
     last: np.ndarray  # (B,) int64 index of each row's last symbol
+    closers: np.ndarray  # (B, L) float32, 1.0 on bilabial letters
     state: tuple[np.ndarray, ...]  # the 7 STATE_NAMES arrays, batch-first
     prev: np.ndarray  # (B, 60) previous frame
 
@@ -179,6 +181,7 @@ class OnnxBackend(Backend):
                 processed,
                 mask,
                 np.array([len(ids) - 1], dtype=np.int64),
+                bilabial_mask(ids)[None],
                 state,
                 np.zeros((1, self.frame_dim), dtype=self.dtype),
             )
@@ -203,6 +206,7 @@ class OnnxBackend(Backend):
             cat_l(rows.processed, new.processed),
             cat_l(rows.mask, new.mask, True),
             np.concatenate((rows.last, new.last)),
+            cat_l(rows.closers, new.closers),
             state,
             np.concatenate((rows.prev, new.prev)),
         )
@@ -223,6 +227,7 @@ class OnnxBackend(Backend):
             trim(rows.processed),
             np.ascontiguousarray(mask[:, :L]),
             rows.last[idx],
+            trim(rows.closers),
             state,
             rows.prev[idx],
         )
@@ -238,12 +243,16 @@ class OnnxBackend(Backend):
         frame, gate, *state = self.decoder.run(None, feeds)
         weights = state[STATE_NAMES.index("attention_weights")]
         at_end = weights.argmax(axis=1) >= rows.last
-        rows = OnnxRows(rows.memory, rows.processed, rows.mask, rows.last, tuple(state), frame)
+        closure = (weights.astype(np.float32) * rows.closers).sum(axis=1)
+        rows = OnnxRows(
+            rows.memory, rows.processed, rows.mask, rows.last, rows.closers, tuple(state), frame
+        )
         gate = gate.astype(np.float32)
         return rows, StepResult(
             frames=frame.astype(np.float32, copy=False),
             stop_prob=1.0 / (1.0 + np.exp(-gate)),
             at_end=at_end,
+            closure=closure,
         )
 
 

@@ -29,6 +29,9 @@ class StepResult:
     """(B,) gate probability."""
     at_end: np.ndarray
     """(B,) bool: attention's argmax is on the row's last symbol."""
+    closure: np.ndarray | None = None
+    """(B,) attention mass on the row's p, b and m letters (the closure rule's input); None
+    from engines without attention."""
 
 
 class Backend(Protocol):

@@ -33,6 +33,8 @@ class SynthesisOptions:
     """Override the hard length bound (frames)."""
     stop: bool = True
     """Stop on the trained gate; False decodes exactly the bound (evaluation to a known length)."""
+    closure: bool = True
+    """Apply the model's bilabial closure rule (when it has one); False: the network alone."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class _Utterance:
     bound: int
     min_frames: int
     stop: bool
+    closure: bool
     produced: int = 0
 
 
@@ -97,7 +100,9 @@ class BatchDecoder:
         if bound < 1:
             raise Text2LipsError(f"max_frames={bound}: must be >= 1")
         min_frames = min(self.synth.min_frames, bound)
-        self._pending.append((_Utterance(key, ref, bound, min_frames, opts.stop), ids))
+        self._pending.append(
+            (_Utterance(key, ref, bound, min_frames, opts.stop, opts.closure), ids)
+        )
 
     def remove(self, key: Hashable) -> None:
         """Leave now (cancellation). A key that is not live is ignored."""
@@ -122,6 +127,7 @@ class BatchDecoder:
             return []
         self._rows, res = backend.step(self._rows)
         self.steps += 1
+        rule = self.synth.info.closure
         out: list[tuple[Hashable, Frame]] = []
         keep: list[int] = []
         for i, u in enumerate(self._live):
@@ -134,6 +140,8 @@ class BatchDecoder:
             )
             last = gate_stop or u.produced >= u.bound
             disp = res.frames[i]
+            if rule is not None and u.closure and res.closure is not None:
+                disp = rule.apply(disp, res.closure[i])
             out.append(
                 (
                     u.key,

@@ -13,7 +13,7 @@ import torch
 
 from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState
-from text2lips.runtime.backend import StepResult, TorchBackend, TorchRows
+from text2lips.runtime.backend import StepResult, TorchBackend, TorchRows, closers_for
 from text2lips.runtime.cuda_backend import require_cuda, step_result_to_numpy
 from text2lips.runtime.onnx_backend import (
     ENCODER_INPUTS,
@@ -173,7 +173,8 @@ class TensorRTBackend:
                             dtype=dt, device=self.device)
                 for n in STATE_NAMES
             ))
-            one = TorchRows(memory, enc["processed_memory"], enc["mask"].bool(), lengths - 1, state,
+            one = TorchRows(memory, enc["processed_memory"], enc["mask"].bool(), lengths - 1,
+                            closers_for([ids], memory), state,
                             torch.zeros(1, self.frame_dim, dtype=dt, device=self.device))
             rows = self.join(rows, one)
         if rows is None:
@@ -192,6 +193,8 @@ class TensorRTBackend:
         out = self.decoder(feeds)
         state = DecoderState(*(out[f"new_{n}"] for n in STATE_NAMES))
         at_end = state.attention_weights.argmax(dim=1) >= rows.last
+        closure = (state.attention_weights.float() * rows.closers).sum(dim=1)
         frame = out["frame"]
-        rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, state, frame)
-        return rows, step_result_to_numpy(frame, out["gate_logit"], at_end)
+        rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, rows.closers, state,
+                         frame)
+        return rows, step_result_to_numpy(frame, out["gate_logit"], at_end, closure)

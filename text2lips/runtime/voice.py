@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
+from text2lips.runtime.closure_rule import ClosureRule
 
 DEFAULT_LICENCE = (
     "Weights: CC BY-NC-SA 4.0 (non-commercial; trained on LRS3 TED clips, CC BY-NC-ND 4.0, "
@@ -41,6 +42,8 @@ class ModelInfo:
     """Longest text a server should accept."""
     kind: str = "neural"
     """`neural` (LipDecoder weights) or `viseme` (the phoneme-driven baseline)."""
+    closure: ClosureRule | None = None
+    """The bilabial closure rule fitted for this model (`text2lips closure --fit`), if any."""
 
     def reference_for(self, speaker: str | None, reference: np.ndarray | None = None) -> np.ndarray:
         """The (60,) neutral shape to add displacements to; a client reference wins."""
@@ -65,7 +68,7 @@ class ModelInfo:
             "frame_rate": self.frame_rate, "default_speaker": self.default_speaker,
             "max_text_chars": self.max_text_chars, "kind": self.kind,
             "speakers": {k: [round(float(x), 4) for x in v] for k, v in self.speakers.items()},
-        }
+        } | ({"closure": self.closure.to_metadata()} if self.closure else {})
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any], fallback_name: str) -> ModelInfo:
@@ -81,6 +84,7 @@ class ModelInfo:
             default_speaker=default,
             max_text_chars=int(meta.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS)),
             kind=meta.get("kind", "neural"),
+            closure=ClosureRule.from_metadata(meta.get("closure")),
         )
 
 
