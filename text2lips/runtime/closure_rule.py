@@ -17,7 +17,7 @@ a model without them is served unchanged. numpy only: the torch-free backends us
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ class ClosureRule:
     """Weight per unit of attention mass on bilabial letters (1 / typical peak mass)."""
     target: np.ndarray
     """(60,) displacement of closed lips in the model's target space; the inner lips are used."""
+    _inner: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         target = np.asarray(self.target, np.float32).reshape(-1)
@@ -62,12 +63,15 @@ class ClosureRule:
         if not (np.isfinite(self.gain) and self.gain >= 0):
             raise Text2LipsError(f"closure gain {self.gain!r}: must be a finite number >= 0")
         object.__setattr__(self, "target", target)
+        object.__setattr__(self, "_inner", target[INNER].copy())
 
     def apply(self, frames: np.ndarray, mass: np.ndarray | float) -> np.ndarray:
         """Frames (..., 60) with attention mass (...) on bilabials -> frames with the rule."""
-        w = np.clip(self.gain * np.asarray(mass, np.float32), 0.0, 1.0)[..., None]
+        # minimum/maximum rather than clip: this runs once per decoder step (~10 us at batch 1).
+        w = np.maximum(np.minimum(np.asarray(mass, np.float32) * np.float32(self.gain), 1.0), 0.0)
         out = np.array(frames, dtype=np.float32, copy=True)
-        out[..., INNER] += w * (self.target[INNER] - out[..., INNER])
+        inner = out[..., INNER]
+        inner += w[..., None] * (self._inner - inner)
         return out
 
     def to_metadata(self) -> dict[str, Any]:

@@ -127,7 +127,14 @@ class BatchDecoder:
             return []
         self._rows, res = backend.step(self._rows)
         self.steps += 1
+        frames = res.frames
         rule = self.synth.info.closure
+        if rule is not None and res.closure is not None:
+            # One vectorised update for the whole batch; rows that opted out get mass 0.
+            mass = res.closure
+            if not all(u.closure for u in self._live):
+                mass = np.where([u.closure for u in self._live], mass, 0.0)
+            frames = rule.apply(frames, mass)
         out: list[tuple[Hashable, Frame]] = []
         keep: list[int] = []
         for i, u in enumerate(self._live):
@@ -139,9 +146,7 @@ class BatchDecoder:
                 and bool(res.stop_prob[i] > self.synth.gate_threshold and res.at_end[i])
             )
             last = gate_stop or u.produced >= u.bound
-            disp = res.frames[i]
-            if rule is not None and u.closure and res.closure is not None:
-                disp = rule.apply(disp, res.closure[i])
+            disp = frames[i]
             out.append(
                 (
                     u.key,
