@@ -15,11 +15,13 @@ from text2lips.runtime import tiny_test_model
 
 KEYS = {
     "l1_mm",
+    "l1_centred_mm",
     "opening_r",
     "motion_ratio",
     "duration_ratio",
     "teacher_forced_loss",
     "zero_motion",
+    "clip_mean",
     "clips",
     "model",
     "split",
@@ -52,6 +54,11 @@ def test_eval_cli_json_keys(tmp_path, data_dir):
     assert KEYS <= set(result)
     assert result["clips"] == 3
     assert result["zero_motion"]["l1_mm"] > 1.0
+    # knowing each clip's own mean shape (the oracle) beats the speaker's reference shape
+    assert result["clip_mean"]["l1_mm"] < result["zero_motion"]["l1_mm"]
+    assert result["clip_mean"]["l1_centred_mm"] == pytest.approx(
+        result["zero_motion"]["l1_centred_mm"], rel=1e-5
+    )
     assert result["teacher_forced_loss"] > 0
     assert 0 < result["duration_ratio"]
 
@@ -60,11 +67,20 @@ def test_metrics_on_truth_and_on_zero_motion(data_dir):
     clip = load_clips(data_dir, "lrs3", "trainval")[1]
     perfect = clip_metrics(clip.target, clip)
     assert perfect["l1_mm"] == pytest.approx(0, abs=1e-6)
+    assert perfect["l1_centred_mm"] == pytest.approx(0, abs=1e-6)
     assert perfect["opening_r"] == pytest.approx(1.0)
     assert perfect["motion_ratio"] == pytest.approx(1.0)
     zero = clip_metrics(np.zeros_like(clip.target), clip)
     assert zero["l1_mm"] > 1.0 and zero["opening_r"] == 0.0
     assert zero["motion_ratio"] == pytest.approx(0.0, abs=1e-5)
+    # the centred L1 forgives a constant offset and nothing else
+    shifted = clip_metrics(clip.target + 1.5, clip)
+    assert shifted["l1_mm"] == pytest.approx(4.5, rel=1e-4)
+    assert shifted["l1_centred_mm"] == pytest.approx(0, abs=1e-5)
+    assert zero["l1_centred_mm"] == pytest.approx(
+        clip_metrics(np.broadcast_to(clip.target.mean(0), clip.target.shape), clip)["l1_mm"],
+        rel=1e-5,
+    )
     # a delayed copy of the truth keeps its motion but loses correlation
     late = np.roll(clip.target, 20, axis=0)
     m = clip_metrics(late, clip)
