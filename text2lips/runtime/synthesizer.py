@@ -11,12 +11,15 @@ import math
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.runtime.voice import ModelInfo
+
+if TYPE_CHECKING:
+    from text2lips.text.timeline import PhonemeTimeline
 
 BACKENDS = ("torch-cpu", "torch-cpu-int8", "torch-cuda", "onnxruntime", "tensorrt")
 
@@ -35,6 +38,10 @@ class SynthesisOptions:
     """Stop on the trained gate; False decodes exactly the bound (evaluation to a known length)."""
     closure: bool = True
     """Apply the model's bilabial closure rule (when it has one); False: the network alone."""
+    timeline: PhonemeTimeline | None = None
+    """When each phoneme is said (a voice's alignment, a game's marks, a clip's real timing).
+    Models that follow a timeline (`Synthesizer.timed`) render on it, one frame per 12.5 ms of
+    it; None: they time the text with espeak-ng. Models that time themselves ignore it."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class BatchDecoder:
         if len(self) >= self.max_batch:
             raise Text2LipsError(f"batch is full ({self.max_batch} utterances)")
         opts = options or SynthesisOptions()
-        ids = self.synth.encode_text(text)
+        ids = self.synth.encode(text, opts)
         ref = self.synth.info.reference_for(opts.speaker, opts.reference)
         bound = opts.max_frames or self.synth.max_frames_for(len(ids))
         if bound < 1:
@@ -262,6 +269,15 @@ class Synthesizer:
         )
         while len(bd):
             bd.step()
+
+    timed = False
+    """True for models that render on a PhonemeTimeline (SynthesisOptions.timeline); False for
+    models that predict their own timing (the paper's Tacotron)."""
+
+    def encode(self, text: str, options: SynthesisOptions) -> Any:
+        """What the backend starts a row from: symbol ids here; timed models render the
+        timeline."""
+        return self.encode_text(text)
 
     def encode_text(self, text: str) -> list[int]:
         """Text -> symbol ids; an error when nothing speakable is left."""

@@ -55,6 +55,9 @@ class PhonemeTiming:
     """Index into `Utterance.words` of the word this phoneme is part of; -1 for pauses. espeak
     says a few common phrases as one word ("so much"): their phonemes all carry the phrase's
     first word."""
+    stress: int = 0
+    """Lexical stress of the syllable the phoneme is in, where the source knows it: 1 primary,
+    2 secondary, 0 unstressed or unknown."""
 
 
 @dataclass(frozen=True)

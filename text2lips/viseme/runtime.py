@@ -11,7 +11,7 @@ import numpy as np
 
 from text2lips import FRAME_DIM, Text2LipsError
 from text2lips.runtime.protocol import StepResult
-from text2lips.runtime.synthesizer import Synthesizer
+from text2lips.runtime.synthesizer import SynthesisOptions, Synthesizer
 from text2lips.runtime.voice import ModelInfo
 from text2lips.viseme.model import LICENCE, VisemeModel
 
@@ -80,6 +80,16 @@ class VisemeSynthesizer(Synthesizer):
         """espeak speaking rate, words per minute."""
         self.strength = strength
         """Movement scale (1 = as fitted, which has the lowest error on held-out speakers)."""
+
+    timed = True
+
+    def encode(self, text: str, options: SynthesisOptions) -> np.ndarray:  # type: ignore[override]
+        """(T, 60) track on `options.timeline` when one is given, else as espeak-ng times text."""
+        if options.timeline is None:
+            return self.encode_text(text)
+        tl = options.timeline
+        track = self.model.render(tl.phonemes, tl.n_frames) * np.float32(self.strength)
+        return track if len(track) else np.zeros((1, FRAME_DIM), np.float32)
 
     def encode_text(self, text: str) -> np.ndarray:  # type: ignore[override]
         """(T, 60) float32 displacement track of `text`; an error when nothing is speakable."""
