@@ -60,8 +60,11 @@ def phoneme_id(phoneme: str) -> int:
     return _PHONEME_ID.get(phoneme, 0)
 
 
-def frame_inputs(timeline: PhonemeTimeline, n_frames: int | None = None) -> FrameInputs:
-    """Inputs for each 80 fps frame of the timeline (frames past its end rest in a pause)."""
+def frame_inputs(
+    timeline: PhonemeTimeline, n_frames: int | None = None, lead_s: float = 0.0
+) -> FrameInputs:
+    """Inputs for each 80 fps frame of the timeline (frames past its end rest in a pause);
+    `lead_s` > 0 reads the timeline that much later at each frame (lips ahead of the sound)."""
     n = timeline.n_frames if n_frames is None else n_frames
     phones = list(timeline.phonemes)
     if not phones:
@@ -81,7 +84,7 @@ def frame_inputs(timeline: PhonemeTimeline, n_frames: int | None = None) -> Fram
         wpos[i] = 1 if first and last else 2 if first else 4 if last else 3
     starts = np.array([p.start_s for p in phones])
     ends = np.array([p.end_s for p in phones])
-    t = (np.arange(n) + 0.5) / FRAME_RATE  # frame centres
+    t = (np.arange(n) + 0.5) / FRAME_RATE + lead_s  # frame centres
     idx = np.minimum(np.searchsorted(ends, t, side="right"), k - 1)
     dur = np.maximum(ends[idx] - starts[idx], 1e-3)
     pos = np.clip((t - starts[idx]) / dur, 0.0, 1.0)

@@ -36,6 +36,9 @@ class PhonemeModelConfig:
     (kernel_size - 2) * dilation behind."""
     dropout: float = 0.1
     """Dropout inside each block while training."""
+    lead_s: float = 0.0
+    """How far the lips run ahead of the timeline they are given, seconds (learned from the
+    training clips when their timing is re-aligned to the lips)."""
     phonemes: tuple[str, ...] = field(default=PHONEMES)
     """The phoneme vocabulary the embedding was trained with."""
 
@@ -67,9 +70,11 @@ class PhonemeModelConfig:
 
 PRESETS: dict[str, PhonemeModelConfig] = {
     "small": PhonemeModelConfig(),
+    "compact": PhonemeModelConfig(channels=64, phoneme_dim=32),
     "tiny": PhonemeModelConfig(channels=16, phoneme_dim=8, class_dim=4, dilations=(1, 2)),
 }
-"""Named sizes: `small` ships; `tiny` is for tests that must not need trained weights."""
+"""Named sizes: `small` and `compact` (a quarter of its convolution cost) for serving; `tiny`
+for tests that must not need trained weights."""
 
 
 class Block(nn.Module):

@@ -5,7 +5,7 @@ schedule, loop, in that order. Losses: L1 on the displacement, L1 on its frame-t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from text2lips.data.dataset import Clip
 from text2lips.data.timing import clip_timeline
 from text2lips.phoneme.features import FrameInputs, frame_inputs
 from text2lips.phoneme.model import PRESETS, PhonemeLipModel
+from text2lips.text.timeline import PhonemeTimeline, TimedWord
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,71 @@ class TrainSettings:
     """Weight of the per-crop std-matching loss (|std_pred - std_true| per value)."""
     opening_weight: float = 0.5
     """Extra L1 on the inner-lip opening, the quantity a viewer reads."""
-    lead_s: float = 0.0
-    """Shift applied to training timelines (lips ahead of the sound when > 0)."""
+    align: bool = True
+    """Re-align each training clip's phonemes (and its lips-ahead lead) to its lips
+    (text2lips.data.align); the model then reads timelines `lead_s` = the median lead early."""
     seed: int = 1234
     """Seed of the initialisation and of the crop draw."""
     threads: int = 1
     """torch CPU threads."""
 
 
-def prepare(clips: Sequence[Clip], lead_s: float = 0.0) -> list[tuple[FrameInputs, np.ndarray]]:
-    """(inputs, (T, 60) target) per clip."""
-    return [(frame_inputs(clip_timeline(c, lead_s), c.n_frames), c.target) for c in clips]
+def prepare(
+    clips: Sequence[Clip], align: bool = True
+) -> tuple[list[tuple[FrameInputs, np.ndarray]], float]:
+    """(inputs, (T, 60) target) per clip, and the lead the model must apply at inference:
+    with `align`, the median of the clips' re-aligned leads; else 0."""
+    if not align:
+        return [(frame_inputs(clip_timeline(c), c.n_frames), c.target) for c in clips], 0.0
+    out, leads = [], []
+    for c, (tl, lead) in zip(clips, aligned_timelines(clips), strict=True):
+        out.append((frame_inputs(tl, c.n_frames), c.target))
+        leads.append(lead)
+    return out, float(np.median(leads))
+
+
+ALIGN_VERSION = 1
+"""Bump when text2lips.data.align changes, so cached alignments are redone."""
+
+
+def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, float]]:
+    """Each clip's timeline re-aligned to its lips, and its lead; cached on disk by clip,
+    alignment version and viseme-model hash (the targets it aligns against)."""
+    import hashlib
+    import json
+
+    from text2lips.data.align import refine_timeline
+    from text2lips.data.dataset import cache_dir
+    from text2lips.files import atomic_write_text
+    from text2lips.text.phonemes import PhonemeTiming
+    from text2lips.viseme.model import VisemeModel
+    from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+
+    key = hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()[:12]
+    path = cache_dir() / f"aligned-v{ALIGN_VERSION}-{key}.json"
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        cached = {}
+    viseme = None
+    out = []
+    for c in clips:
+        ckey = f"{c.clip_id}|{c.n_frames}"
+        if ckey not in cached:
+            viseme = viseme or VisemeModel.load(DEFAULT_MODEL_PATH)
+            tl, lead = refine_timeline(clip_timeline(c), c.target, viseme.target_of)
+            cached[ckey] = {"lead": lead, "duration": tl.duration_s,
+                            "phonemes": [[p.phoneme, p.start_s, p.end_s, p.word_index, p.stress]
+                                         for p in tl.phonemes],
+                            "words": [[w.word, w.start_s, w.end_s] for w in tl.words]}
+        d = cached[ckey]
+        tl = PhonemeTimeline(tuple(PhonemeTiming(*p) for p in d["phonemes"]),
+                             tuple(TimedWord(*w) for w in d["words"]), d["duration"])
+        out.append((tl, float(d["lead"])))
+    if viseme is not None:  # something new was aligned
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(cached))
+    return out
 
 
 def _opening(disp: torch.Tensor) -> torch.Tensor:
@@ -119,10 +174,11 @@ def train(
     if s.preset not in PRESETS:
         raise Text2LipsError(f"unknown preset {s.preset!r}; choose one of {', '.join(PRESETS)}")
     torch.set_num_threads(s.threads)
+    torch.set_flush_denormal(True)  # tiny weights otherwise turn into slow denormal arithmetic
     torch.manual_seed(s.seed)
     rng = np.random.default_rng(s.seed)
-    data = prepare(clips, s.lead_s)
-    model = PhonemeLipModel(PRESETS[s.preset])
+    data, lead = prepare(clips, s.align)
+    model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
     model.train()
