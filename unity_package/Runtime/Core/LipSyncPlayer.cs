@@ -64,6 +64,9 @@ namespace Text2Lips.Core
             _neutral = new float[weightCount];
         }
 
+        /// <summary>Speech (s) received before a render-time clock starts (<see cref="PlayerSettings.PrebufferSeconds"/>).</summary>
+        public double PrebufferSeconds { get { return _settings.PrebufferSeconds; } }
+
         /// <summary>Weights per frame.</summary>
         public int WeightCount { get { return _buffer.WeightCount; } }
 
@@ -121,6 +124,21 @@ namespace Text2Lips.Core
         /// </summary>
         public PlayerEvents Tick(double dt, float[] output)
         {
+            return Step(dt, double.NaN, false, output);
+        }
+
+        /// <summary>
+        /// Like <see cref="Tick"/>, but the playhead is set to <paramref name="time"/> by an outside
+        /// clock (the audio, <see cref="AudioSyncClock"/>) instead of summing render steps; NaN
+        /// keeps it waiting (the audio has not started). <paramref name="dt"/> still drives the smoothing.
+        /// </summary>
+        public PlayerEvents TickAt(double time, double dt, float[] output)
+        {
+            return Step(dt, time, true, output);
+        }
+
+        PlayerEvents Step(double dt, double time, bool external, float[] output)
+        {
             if (output == null || output.Length < WeightCount) throw new ArgumentException("output must hold WeightCount weights", "output");
             if (dt < 0 || double.IsNaN(dt)) dt = 0;
             PlayerEvents events = PlayerEvents.None;
@@ -131,7 +149,9 @@ namespace Text2Lips.Core
                 _clock.Finish();
                 before = PlaybackState.Playing; // a stop while buffering reports Finished, not Started
             }
-            PlaybackState now = _clock.Advance(dt, _buffer.NewestTime, EndTime());
+            PlaybackState now = external
+                ? _clock.AdvanceTo(time, EndTime())
+                : _clock.Advance(dt, _buffer.NewestTime, EndTime());
             if (before == PlaybackState.Buffering && now != PlaybackState.Buffering) events |= PlayerEvents.Started;
             if (now == PlaybackState.Finished && before != PlaybackState.Finished) events |= PlayerEvents.Finished;
 
