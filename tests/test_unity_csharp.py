@@ -174,3 +174,98 @@ def test_package_layout():
             assert ref in asmdefs or ref in external, f"{name} references unknown assembly {ref}"
     assert asmdefs["Text2Lips.Editor"]["includePlatforms"] == ["Editor"]
     assert "nunit.framework.dll" in asmdefs["Text2Lips.Core.Tests"]["precompiledReferences"]
+
+
+# --- baked clips: the Python CLI bakes, the C# core reads and plays -------------------------
+
+BAKE_LINES = (
+    "id,text,voice\n"
+    'greet_01,"Welcome, traveller. The road north has been closed since the storm.",none\n'
+    "bye,Safe journeys!,\n"
+)
+
+
+def _has_voice() -> bool:
+    from text2lips.bake import _voice_module
+
+    return _voice_module() is not None
+
+
+@pytest.fixture(scope="module")
+def baked(mcs, core_dll, tmp_path_factory) -> tuple[Path, Path]:
+    """Bakes two lines with the real CLI (viseme model, lips only), plays them with the C# core."""
+    work = tmp_path_factory.mktemp("baked")
+    lines = work / "lines.csv"
+    rows = BAKE_LINES + ("voiced,Hello there.,espeak\n" if _has_voice() else "")
+    lines.write_text(rows)
+    out = work / "clips"
+    bake = [sys.executable, "-m", "text2lips.cli", "bake", str(lines), "-o", str(out),
+            "--model", "viseme"]
+    res = subprocess.run(bake, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    exe = work / "PlayBaked.exe"
+    cmd = [mcs, "-target:exe", "-warnaserror+", f"-out:{exe}", f"-r:{core_dll}",
+           str(ROOT / "tests" / "csharp" / "PlayBaked.cs")]
+    comp = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert comp.returncode == 0, comp.stdout + comp.stderr
+    shutil.copy(core_dll, work)
+    played = work / "played"
+    played.mkdir()
+    run = subprocess.run(["mono", str(exe), str(played), *map(str, sorted(out.glob("*.t2lb")))],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out, played
+
+
+def test_a_baked_clip_plays_in_the_csharp_core(baked):
+    import numpy as np
+
+    from text2lips.bake import decode
+
+    out, played = baked
+    manifest = json.loads((out / "lines.json").read_text())
+    summary = {s["id"]: s for s in json.loads((played / "summary.json").read_text())}
+    assert sorted(summary) == sorted(e["id"] for e in manifest["lines"])
+    for entry in manifest["lines"]:
+        clip = decode((out / entry["file"]).read_bytes())
+        s = summary[clip.id]
+        t, k = clip.weights.shape
+        assert (s["frames"], s["weights"], s["frame_rate"]) == (t, k, clip.frame_rate) and t > 40
+        assert s["first_name"] == clip.weight_names[0] == "jawOpen"
+        assert s["phonemes"] == len(clip.phonemes) > 0 and s["words"] == len(clip.words) > 0
+        # What C# read is bit for bit what Python wrote.
+        cs_landmarks = np.fromfile(played / f"{clip.id}.landmarks.f32", "<f4").reshape(t, -1)
+        cs_weights = np.fromfile(played / f"{clip.id}.weights.f32", "<f4").reshape(t, k)
+        np.testing.assert_array_equal(cs_landmarks, clip.landmarks)
+        np.testing.assert_array_equal(cs_weights, clip.weights)
+        assert clip.weights.std() > 0.01, "the weights of speech must move"
+        # Played on the core's clock, one tick per frame, the mouth shows every frame in turn
+        # (on the final one it already eases towards neutral, as the player's own tests require).
+        shown = np.fromfile(played / f"{clip.id}.played.f32", "<f4").reshape(-1, k)
+        assert s["finished"] is True and len(shown) == t, (len(shown), t)
+        np.testing.assert_allclose(shown[:-1], clip.weights[:-1], atol=1e-5)
+        assert s["last_frame_s"] == pytest.approx((t - 1) / clip.frame_rate)
+        if clip.voice == "none":
+            assert s["audio_s"] == 0 and s["mode"] == "LipsOnly" and "wav" not in entry
+        else:
+            # The sound lasts as long as the lips: the last frame falls in the audio's last frame.
+            assert s["mode"] == "Streamed"
+            frame = 1 / clip.frame_rate
+            assert abs(s["audio_s"] - (s["last_frame_s"] + frame)) <= frame
+            assert s["audio_heard"] >= len(clip.audio)
+
+
+def test_a_corrupt_baked_clip_is_refused_with_a_reason(baked, tmp_path):
+    out, played = baked
+    data = (out / "bye.t2lb").read_bytes()
+    exe = played.parent / "PlayBaked.exe"
+    for name, broken, reason in (
+        ("half", data[: len(data) // 2], "do not fit"),
+        ("tail", data[:-3], "cut or corrupt"),
+        ("magic", b"RIFF" + data[4:], "bad magic"),
+    ):
+        path = tmp_path / f"{name}.t2lb"
+        path.write_bytes(broken)
+        run = subprocess.run(["mono", str(exe), str(tmp_path), str(path)], capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 3 and reason in run.stderr, (name, run.stderr)
