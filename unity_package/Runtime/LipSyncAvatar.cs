@@ -335,7 +335,7 @@ namespace Text2Lips
                 Fail(_generation, "the server at " + serverAddress + " sends no blend-shape weights (ModelInfo.blendshape_names is empty)");
                 return false;
             }
-            var settings = new PlayerSettings
+            var settings = new LipPlaybackSettings
             {
                 PrebufferSeconds = prebufferSeconds,
                 SmoothingSeconds = smoothingSeconds,

@@ -1,31 +1,12 @@
-// Compile-only stand-ins for the parts of Google.Protobuf, Grpc.Core.Api, Grpc.Net.Client and
-// Cysharp's YetAnotherHttpHandler that the glue uses (signatures from their public APIs).
+// Compile-only stand-ins for the parts of Grpc.Core.Api, Grpc.Net.Client and Cysharp's
+// YetAnotherHttpHandler that the glue uses (signatures from their public APIs; Google.Protobuf
+// is in ProtobufStubs.cs).
 #pragma warning disable 1591, 0067
 using System;
 using System.Collections.Generic;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
-
-namespace Google.Protobuf
-{
-    public interface IMessage { }
-    public interface IMessage<T> : IMessage where T : IMessage<T> { }
-    public class MessageParser<T> where T : IMessage<T>
-    {
-        public T ParseFrom(byte[] data) { return default(T); }
-        public T ParseFrom(System.IO.Stream input) { return default(T); }
-    }
-    public static class MessageExtensions
-    {
-        public static byte[] ToByteArray(this IMessage message) { return null; }
-    }
-}
-
-namespace Google.Protobuf.Collections
-{
-    public sealed class RepeatedField<T> : List<T> { }
-}
 
 namespace Grpc.Core
 {

@@ -22,7 +22,7 @@ namespace Text2Lips.Core
 
     /// <summary>Tuning of <see cref="LipSyncPlayer"/>; the defaults suit 80 fps frames on a local server.</summary>
     [Serializable]
-    public sealed class PlayerSettings
+    public sealed class LipPlaybackSettings
     {
         /// <summary>Speech (s) to receive before the clock starts; absorbs network jitter.</summary>
         public double PrebufferSeconds = 0.1;
@@ -45,7 +45,7 @@ namespace Text2Lips.Core
     {
         readonly FrameBuffer _buffer;
         readonly PlaybackClock _clock;
-        readonly PlayerSettings _settings;
+        readonly LipPlaybackSettings _settings;
         readonly float[] _target;
         readonly float[] _output;
         readonly float[] _neutral;
@@ -54,9 +54,9 @@ namespace Text2Lips.Core
         bool _stopped; // Stop() was called; the next Tick reports Finished
 
         /// <summary>Creates an idle player for frames of <paramref name="weightCount"/> weights.</summary>
-        public LipSyncPlayer(int weightCount, PlayerSettings settings = null)
+        public LipSyncPlayer(int weightCount, LipPlaybackSettings settings = null)
         {
-            _settings = settings ?? new PlayerSettings();
+            _settings = settings ?? new LipPlaybackSettings();
             _buffer = new FrameBuffer(weightCount);
             _clock = new PlaybackClock(_settings.PrebufferSeconds);
             _target = new float[weightCount];
@@ -64,7 +64,7 @@ namespace Text2Lips.Core
             _neutral = new float[weightCount];
         }
 
-        /// <summary>Speech (s) received before a render-time clock starts (<see cref="PlayerSettings.PrebufferSeconds"/>).</summary>
+        /// <summary>Speech (s) received before a render-time clock starts (<see cref="LipPlaybackSettings.PrebufferSeconds"/>).</summary>
         public double PrebufferSeconds { get { return _settings.PrebufferSeconds; } }
 
         /// <summary>Weights per frame.</summary>

@@ -60,7 +60,7 @@ namespace Text2Lips.Core
         /// <param name="settings">Lip playback tuning.</param>
         /// <param name="output">The engine's audio source; null: lips only.</param>
         /// <param name="audio">Audio tuning.</param>
-        public SpeechPlayback(int weightCount, PlayerSettings settings, IAudioOutput output, AudioSettingsCore audio = null)
+        public SpeechPlayback(int weightCount, LipPlaybackSettings settings, IAudioOutput output, AudioSettingsCore audio = null)
         {
             _audio = audio ?? new AudioSettingsCore();
             _player = new LipSyncPlayer(weightCount, settings);

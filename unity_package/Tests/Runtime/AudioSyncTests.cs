@@ -149,9 +149,9 @@ namespace Text2Lips.Tests
         const double Seconds = 60.0;
         const double OneFrame = 1.0 / FrameRate;
 
-        static PlayerSettings Raw()
+        static LipPlaybackSettings Raw()
         {
-            return new PlayerSettings { PrebufferSeconds = 0.1, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
+            return new LipPlaybackSettings { PrebufferSeconds = 0.1, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
         }
 
         /// <summary>One weight that says which time it belongs to: the lips' time can be read off it.</summary>
