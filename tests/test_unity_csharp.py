@@ -105,6 +105,14 @@ def test_core_nunit_tests_pass_under_mono(mcs, nunit, core_dll):
         "IrregularRenderStepsStayOnTheTimeline",
     ):
         assert any(r.endswith("." + name) for r in ran), f"{name} did not run"
+    for name in (
+        "StreamedVoiceKeepsTheLipsWithinOneFrameFor60Seconds",
+        "AGameClipDrivesTheLipsThroughAHitchAndAPause",
+        "ThreeSpeaksWithAReenteringListenerGiveThreeFinished",
+        "ARetryBudgetEndsTheUtteranceWithinItsSeconds",
+        "TheBreakerOpensAfterConsecutiveFailuresAndFailsFast",
+    ):
+        assert any(r.endswith("." + name) for r in ran), f"{name} did not run"
     rates = [r for r in ran if ".PlaysByTimestampsAtAnyRenderRate(" in r]
     assert len(rates) >= 4, f"render-rate cases that ran: {rates}"
     assert counts["total"] >= 40
@@ -119,18 +127,52 @@ def test_core_is_engine_and_grpc_free():
             assert forbidden not in text, f"{src.name} mentions {forbidden}"
 
 
+def _samples() -> list[Path]:
+    return sorted(p for p in (PACKAGE / "Samples~").iterdir() if p.is_dir())
+
+
 def test_unity_glue_type_checks_against_api_stubs(mcs, core_dll):
     # Unity, grpc-dotnet and protobuf are not on this machine: compile the glue against
-    # signature stubs of the APIs it calls, so typos and API misuse still fail here.
+    # signature stubs of the APIs it calls, so typos and API misuse still fail here. The
+    # network assembly compiles with protoc's real output (Lipsync.cs), as Unity builds it.
     work = core_dll.parent
     stubs = work / "Stubs.dll"
     compile_cs(mcs, stubs, sorted(STUBS.glob("*.cs")), extra=["-nowarn:1591"])
     runtime = work / "Text2Lips.Runtime.dll"
     compile_cs(mcs, runtime, sorted((PACKAGE / "Runtime").glob("*.cs")), [stubs, core_dll])
+    network = sorted((PACKAGE / "Runtime" / "Network").glob("*.cs"))
+    network += [PACKAGE / "Runtime" / "Generated" / "Lipsync.cs"]
+    defines = ["-d:TEXT2LIPS_GRPC", "-d:TEXT2LIPS_PROTOBUF", "-d:TEXT2LIPS_YAHH"]
+    compile_cs(mcs, work / "Text2Lips.Network.dll", network, [stubs, core_dll, runtime], defines)
     refs = [stubs, core_dll, runtime]
     compile_cs(mcs, work / "Text2Lips.Editor.dll", sorted((PACKAGE / "Editor").glob("*.cs")), refs)
-    sample = sorted((PACKAGE / "Samples~" / "NpcDialog").glob("*.cs"))
-    compile_cs(mcs, work / "NpcDialog.dll", sample, refs)
+    for sample in _samples():
+        out = work / f"Sample.{sample.name}.dll"
+        compile_cs(mcs, out, sorted(sample.glob("*.cs")), refs)
+        if (sample / "Editor").is_dir():
+            compile_cs(mcs, work / f"Sample.{sample.name}.Editor.dll",
+                       sorted((sample / "Editor").glob("*.cs")), [*refs, out])
+
+
+def test_everything_but_the_network_assembly_compiles_without_grpc(mcs, core_dll, tmp_path):
+    # Without grpc-dotnet, protobuf and YetAnotherHttpHandler (not installed yet, or WebGL)
+    # Text2Lips.Network compiles out; the avatar, baked clips, editor and samples must not need it.
+    unity_only = tmp_path / "UnityOnly.dll"
+    compile_cs(mcs, unity_only, [STUBS / "UnityStubs.cs"], extra=["-nowarn:1591"])
+    runtime = tmp_path / "Text2Lips.Runtime.dll"
+    compile_cs(mcs, runtime, sorted((PACKAGE / "Runtime").glob("*.cs")), [unity_only, core_dll])
+    refs = [unity_only, core_dll, runtime]
+    compile_cs(mcs, tmp_path / "Editor.dll", sorted((PACKAGE / "Editor").glob("*.cs")), refs)
+    for sample in _samples():
+        compile_cs(mcs, tmp_path / f"{sample.name}.dll", sorted(sample.glob("*.cs")), refs)
+    network = json.loads((PACKAGE / "Runtime" / "Network" / "Text2Lips.Network.asmdef").read_text())
+    assert network["excludePlatforms"] == ["WebGL"]
+    gated = {v["define"] for v in network["versionDefines"]}
+    assert set(network["defineConstraints"]) == gated == {
+        "TEXT2LIPS_GRPC", "TEXT2LIPS_PROTOBUF", "TEXT2LIPS_YAHH"}
+    asmref = PACKAGE / "Runtime" / "Generated" / "Text2Lips.Network.asmref"
+    assert json.loads(asmref.read_text())["reference"] == "Text2Lips.Network", (
+        "Lipsync.cs must compile out with the network assembly")
 
 
 def test_generated_messages_match_the_proto(tmp_path):
@@ -152,6 +194,7 @@ def test_meta_files_are_complete_and_stable():
     assert len(set(guids)) == len(guids)
     assert PACKAGE / "Runtime" / "Generated" / "Lipsync.cs.meta" in metas
     assert PACKAGE / "Samples~" / "NpcDialog" / "NpcDialog.cs.meta" in metas
+    assert PACKAGE / "Samples~" / "SpeakingMouth" / "greeting.t2lb.meta" in metas
     assert not any("Documentation~" in str(p) for p in metas)
 
 
@@ -166,7 +209,8 @@ def test_package_layout():
     parsed = [json.loads(p.read_text()) for p in PACKAGE.rglob("*.asmdef")]
     asmdefs = {a["name"]: a for a in parsed}
     assert len(asmdefs) == len(parsed), "asmdef names must be unique"
-    ours = {"Text2Lips.Core", "Text2Lips.Runtime", "Text2Lips.Editor", "Text2Lips.Core.Tests"}
+    ours = {"Text2Lips.Core", "Text2Lips.Runtime", "Text2Lips.Network", "Text2Lips.Editor",
+            "Text2Lips.Core.Tests"}
     assert ours <= set(asmdefs)
     external = {"YetAnotherHttpHandler", "UnityEngine.TestRunner", "UnityEditor.TestRunner"}
     for name, asmdef in asmdefs.items():
@@ -174,6 +218,14 @@ def test_package_layout():
             assert ref in asmdefs or ref in external, f"{name} references unknown assembly {ref}"
     assert asmdefs["Text2Lips.Editor"]["includePlatforms"] == ["Editor"]
     assert "nunit.framework.dll" in asmdefs["Text2Lips.Core.Tests"]["precompiledReferences"]
+    # Only the network assembly touches gRPC; the NuGet packages come from the UnityNuGet
+    # registry (README), YetAnotherHttpHandler from its git URL or OpenUPM.
+    assert asmdefs["Text2Lips.Runtime"]["references"] == ["Text2Lips.Core"]
+    nuget = {"org.nuget.grpc.net.client", "org.nuget.google.protobuf"}
+    assert set(manifest["dependencies"]) == nuget
+    assert (PACKAGE / "Runtime" / "link.xml").is_file()
+    samples = {s["path"] for s in manifest["samples"]}
+    assert samples == {"Samples~/SpeakingMouth", "Samples~/NpcDialog"}
 
 
 # --- baked clips: the Python CLI bakes, the C# core reads and plays -------------------------

@@ -49,7 +49,7 @@ static class PlayBaked
             try { line = BakedLine.Read(File.ReadAllBytes(args[a])); }
             catch (FormatException e) { Console.Error.WriteLine(args[a] + ": " + e.Message); return 3; }
             int k = line.WeightNames.Length;
-            var settings = new PlayerSettings { PrebufferSeconds = 0, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
+            var settings = new LipPlaybackSettings { PrebufferSeconds = 0, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
             var output = new IdealOutput();
             var playback = new SpeechPlayback(k, settings, output, new AudioSettingsCore { BlockSeconds = 0, PrebufferSeconds = 0 });
             playback.Begin(line.HasAudio ? SpeechMode.Streamed : SpeechMode.LipsOnly);

@@ -38,6 +38,12 @@ namespace Text2Lips.Samples
                 yield break;
             }
             avatar.onError.AddListener(message => Debug.LogWarning("NPC line failed: " + message, this));
+            if (lines == null || lines.Length == 0)
+            {
+                // A loop over no lines never yields: it would freeze the Editor.
+                Debug.LogWarning("NpcDialog has no lines to say.", this);
+                yield break;
+            }
             do
             {
                 foreach (string line in lines)
@@ -48,6 +54,7 @@ namespace Text2Lips.Samples
                     yield return new WaitWhile(() => avatar.IsSpeaking);
                     yield return new WaitForSeconds(pauseSeconds);
                 }
+                yield return null; // at least one frame per pass, whatever the lines do
             } while (loop && isActiveAndEnabled);
         }
     }
