@@ -321,3 +321,57 @@ def test_a_corrupt_baked_clip_is_refused_with_a_reason(baked, tmp_path):
         run = subprocess.run(["mono", str(exe), str(tmp_path), str(path)], capture_output=True,
                              text=True, timeout=120)
         assert run.returncode == 3 and reason in run.stderr, (name, run.stderr)
+
+
+def test_the_readme_steps_match_the_package():
+    """Every step of the README's 'empty project to speaking mouth' names something real."""
+    import re
+
+    from text2lips.bake import decode
+    from text2lips.cli import COMMANDS
+
+    readme = (PACKAGE / "README.md").read_text()
+    manifest = json.loads((PACKAGE / "package.json").read_text())
+    code = {p.relative_to(PACKAGE).as_posix(): p.read_text() for p in PACKAGE.rglob("*.cs")}
+    everything = "\n".join(code.values())
+    # Step 2: the manifest snippet parses and resolves what package.json depends on.
+    snippet = next(b for b in re.findall(r"```json\n(.*?)```", readme, re.S) if "scoped" in b)
+    project = json.loads(snippet)
+    scopes = [s for r in project["scopedRegistries"] for s in r["scopes"]]
+    for dep in manifest["dependencies"]:
+        assert any(dep.startswith(scope + ".") for scope in scopes), dep
+    deps = project["dependencies"]
+    assert manifest["name"] in deps
+    network = json.loads((PACKAGE / "Runtime" / "Network" / "Text2Lips.Network.asmdef").read_text())
+    for gate in network["versionDefines"]:
+        # Each gate names a package the snippet installs or package.json depends on.
+        assert gate["name"] in deps or gate["name"] in manifest["dependencies"], gate
+    yahh = deps["com.cysharp.yetanotherhttphandler"]
+    assert yahh.endswith("?path=src/YetAnotherHttpHandler#1.11.5"), yahh
+    # Steps 3-5: the sidecar command, the sample, its menu, its bundled clip and line.
+    assert re.search(r"^run:", (ROOT / "Makefile").read_text(), re.M)
+    assert 'serverAddress = "http://127.0.0.1:50051"' in code["Runtime/LipSyncAvatar.cs"]
+    assert "http://127.0.0.1:50051" in readme
+    assert "Speaking Mouth" in {s["displayName"] for s in manifest["samples"]}
+    menus = re.findall(r"\*((?:Tools|Assets|Add Component) → [^*]+)\*", readme)
+    assert len(menus) >= 3, menus
+    for menu in menus:
+        parts = [p.strip() for p in menu.split("→")]
+        if parts[0] == "Assets":
+            assert f'menuName = "{"/".join(parts[2:])}"' in everything, menu
+        elif parts[0] == "Add Component":
+            assert f'[AddComponentMenu("{"/".join(parts[1:])}")]' in everything, menu
+        else:
+            assert f'[MenuItem("{"/".join(parts)}")]' in everything, menu
+    clip = decode((PACKAGE / "Samples~" / "SpeakingMouth" / "greeting.t2lb").read_bytes())
+    assert clip.id == "greeting" and f'"{clip.text}"' in " ".join(readme.split())
+    assert f'line = "{clip.text}"' in code["Samples~/SpeakingMouth/SpeakingMouthDemo.cs"]
+    assert 'FindAssets("t:BakedLipClip greeting")' in everything
+    # Your own avatar and baked lines: the calls and the command exist.
+    avatar = code["Runtime/LipSyncAvatar.cs"]
+    for call in set(re.findall(r"avatar\.(\w+)\(", readme)):
+        assert re.search(rf"public void {call}\(", avatar), call
+    for member in ("IsSpeaking", "Weights", "onFinished", "onError"):
+        assert re.search(rf"public \S+ {member}\b", avatar), member
+    assert "bake" in COMMANDS and (PACKAGE / "Runtime" / "link.xml").is_file()
+    assert '[ScriptedImporter(1, "t2lb")]' in everything
