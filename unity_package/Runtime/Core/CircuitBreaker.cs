@@ -72,6 +72,13 @@ namespace Text2Lips.Core
             State = CircuitState.Closed;
         }
 
+        /// <summary>A call that <see cref="Allow"/> let through ended without telling whether the
+        /// server is reachable (cancelled by the caller): a probe slot is freed, nothing else changes.</summary>
+        public void Abandon()
+        {
+            _probing = false;
+        }
+
         /// <summary>A call could not reach the server (unavailable, timed out).</summary>
         public void RecordFailure(double now)
         {

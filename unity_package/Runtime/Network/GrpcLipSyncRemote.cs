@@ -61,6 +61,7 @@ namespace Text2Lips
                 }
                 bool anyFrame = false;
                 bool timedOut = false;
+                bool settled = false; // the breaker heard how this try went
                 try
                 {
                     ModelInfo info = await InfoAsync(ct);
@@ -77,7 +78,7 @@ namespace Text2Lips
                                 {
                                     anyFrame = true;
                                     firstFrame.CancelAfter(Timeout.Infinite); // the deadline guards the rest
-                                    lock (_gate) _breaker.RecordSuccess();
+                                    Reached(ref settled);
                                 }
                                 LipFrame frame = call.ResponseStream.Current;
                                 onEvent(ToFrame(frame));
@@ -89,11 +90,13 @@ namespace Text2Lips
                             }
                         }
                     }
+                    Reached(ref settled); // a stream that ended without frames still answered
                     onEvent(new RemoteEvent { Kind = RemoteEventKind.End });
                     return;
                 }
                 catch (Exception e) when (ct.IsCancellationRequested && (e is OperationCanceledException || e is RpcException))
                 {
+                    if (!settled) lock (_gate) _breaker.Abandon();
                     return; // Stop(), a newer Speak, or the avatar was disabled
                 }
                 catch (Exception e) when (timedOut && !anyFrame && (e is OperationCanceledException || e is RpcException))
@@ -108,15 +111,24 @@ namespace Text2Lips
                 }
                 catch (RpcException e)
                 {
+                    Reached(ref settled); // it answered, with a refusal (bad text, token, ...)
                     onEvent(Failure(Address + ": " + e.StatusCode + ": " + e.Status.Detail, false));
                     return;
                 }
                 catch (Exception e)
                 {
+                    if (!settled) lock (_gate) _breaker.Abandon();
                     onEvent(Failure(Address + ": " + e.GetType().Name + ": " + e.Message, false));
                     return;
                 }
             }
+        }
+
+        void Reached(ref bool settled)
+        {
+            if (settled) return;
+            settled = true;
+            lock (_gate) _breaker.RecordSuccess();
         }
 
         bool Retry(RetryBudget budget, string why, Action<RemoteEvent> onEvent, out double delay)

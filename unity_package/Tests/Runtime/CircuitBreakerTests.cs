@@ -50,6 +50,16 @@ namespace Text2Lips.Tests
         }
 
         [Test]
+        public void AnAbandonedProbeDoesNotLockTheBreaker()
+        {
+            var breaker = new CircuitBreaker(failureThreshold: 1, openSeconds: 1);
+            breaker.RecordFailure(0);
+            Assert.IsTrue(breaker.Allow(2), "probe");
+            breaker.Abandon(); // the line was stopped before the server answered
+            Assert.IsTrue(breaker.Allow(2.1), "the next call may probe");
+        }
+
+        [Test]
         public void SuccessesBetweenFailuresKeepItClosed()
         {
             var breaker = new CircuitBreaker(failureThreshold: 2);
