@@ -14,15 +14,16 @@ namespace Text2Lips
     /// <summary>
     /// <see cref="ILipSyncRemote"/> on a <see cref="LipSyncClient"/>: one per (address, token),
     /// shared by avatars. <c>GetModelInfo</c> is asked once per connection (again after a
-    /// failure, in case the sidecar came back with another model). An unreachable sidecar is
-    /// retried within the request's budget (~2 s), and a <see cref="CircuitBreaker"/> shared by all
-    /// callers makes later lines fail at once while it is down; a call that sends no frame within
-    /// the first-frame timeout, or outlives its deadline, fails instead of hanging.
+    /// failure, in case the sidecar came back with another model). The retry policy is
+    /// <see cref="RetryingCaller"/> (Core, tested): an unreachable sidecar is retried within the
+    /// request's budget (~2 s), and a <see cref="CircuitBreaker"/> shared by all callers makes
+    /// later lines fail at once while it is down. A call that sends no frame within the
+    /// first-frame timeout, or outlives its deadline, fails instead of hanging.
     /// </summary>
     public sealed class GrpcLipSyncRemote : ILipSyncRemote, IDisposable
     {
         readonly LipSyncClient _client;
-        readonly CircuitBreaker _breaker = new CircuitBreaker(failureThreshold: 3, openSeconds: 10);
+        readonly RetryingCaller _caller;
         readonly object _gate = new object();
         Task<ModelInfo> _info;
 
@@ -38,6 +39,9 @@ namespace Text2Lips
         public GrpcLipSyncRemote(string address, string bearerToken)
         {
             _client = new LipSyncClient(address, bearerToken);
+            // One line that could not reach the sidecar in its budget opens the breaker for 5 s.
+            var breaker = new CircuitBreaker(failureThreshold: 1, openSeconds: 5);
+            _caller = new RetryingCaller(breaker, () => Now, (seconds, ct) => Task.Delay(TimeSpan.FromSeconds(seconds), ct));
         }
 
         /// <summary>The sidecar's address.</summary>
@@ -48,100 +52,85 @@ namespace Text2Lips
         /// <summary>See <see cref="ILipSyncRemote.SpeakAsync"/>.</summary>
         public async Task SpeakAsync(RemoteRequest request, Action<RemoteEvent> onEvent, CancellationToken ct)
         {
+            string lastReason = "";
             var budget = new RetryBudget(request.RetryBudgetSeconds);
-            budget.Start(Now);
-            while (true)
+            CallReport report;
+            try
             {
-                double retryIn;
-                lock (_gate) retryIn = _breaker.Allow(Now) ? -1 : _breaker.RetryInSeconds(Now);
-                if (retryIn >= 0)
+                report = await _caller.RunAsync(budget, (reached, token) => AttemptAsync(request, onEvent, reached, why => lastReason = why, token), ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // Stop(), a newer Speak, or the avatar was disabled
+            }
+            if (report.FailedFast)
+                onEvent(Failure(Address + " is unreachable (a recent line could not reach it); next try in " + report.RetryInSeconds.ToString("F1") + " s", true));
+            else if (report.Outcome == AttemptOutcome.Unreachable)
+                onEvent(Failure(Address + " did not answer within " + budget.BudgetSeconds + " s (" + report.Tries + " tries; last: " + lastReason + ")", true));
+        }
+
+        /// <summary>One try: model info (shared), then the frame stream.</summary>
+        async Task<AttemptOutcome> AttemptAsync(RemoteRequest request, Action<RemoteEvent> onEvent, Action reached, Action<string> why, CancellationToken ct)
+        {
+            bool anyFrame = false;
+            bool timedOut = false;
+            try
+            {
+                ModelInfo info = await InfoAsync(ct);
+                onEvent(ToInfo(info, request.Speaker));
+                using (var firstFrame = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
-                    onEvent(Failure(Address + " is unreachable (several calls failed); next try in " + retryIn.ToString("F1") + " s", true));
-                    return;
-                }
-                bool anyFrame = false;
-                bool timedOut = false;
-                bool settled = false; // the breaker heard how this try went
-                try
-                {
-                    ModelInfo info = await InfoAsync(ct);
-                    onEvent(ToInfo(info, request.Speaker));
-                    using (var firstFrame = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                    firstFrame.CancelAfter(TimeSpan.FromSeconds(request.FirstFrameTimeoutSeconds));
+                    using (firstFrame.Token.Register(() => timedOut = !ct.IsCancellationRequested))
+                    using (AsyncServerStreamingCall<LipFrame> call = _client.Speak(ToProto(request), DateTime.UtcNow.AddSeconds(request.DeadlineSeconds), firstFrame.Token))
                     {
-                        firstFrame.CancelAfter(TimeSpan.FromSeconds(request.FirstFrameTimeoutSeconds));
-                        using (firstFrame.Token.Register(() => timedOut = !ct.IsCancellationRequested))
-                        using (AsyncServerStreamingCall<LipFrame> call = _client.Speak(ToProto(request), DateTime.UtcNow.AddSeconds(request.DeadlineSeconds), firstFrame.Token))
+                        while (await call.ResponseStream.MoveNext(firstFrame.Token))
                         {
-                            while (await call.ResponseStream.MoveNext(firstFrame.Token))
+                            if (!anyFrame)
                             {
-                                if (!anyFrame)
-                                {
-                                    anyFrame = true;
-                                    firstFrame.CancelAfter(Timeout.Infinite); // the deadline guards the rest
-                                    Reached(ref settled);
-                                }
-                                LipFrame frame = call.ResponseStream.Current;
-                                onEvent(ToFrame(frame));
-                                // TEXT2LIPS-MERGE(voice): when lipsync.proto carries the voice audio,
-                                // map it here into the core type, e.g.
-                                //   onEvent(new RemoteEvent { Kind = RemoteEventKind.Audio, Audio = new AudioChunk(
-                                //       AudioChunk.FromLittleEndianBytes(pcm, 0, pcm.Length), sampleRate, startS) });
-                                // StreamingAudio handles order, gaps, overlaps and the prebuffer from there.
+                                anyFrame = true;
+                                firstFrame.CancelAfter(Timeout.Infinite); // the deadline guards the rest
+                                reached();
                             }
+                            LipFrame frame = call.ResponseStream.Current;
+                            onEvent(ToFrame(frame));
+                            // TEXT2LIPS-MERGE(voice): when lipsync.proto carries the voice audio,
+                            // map it here into the core type, e.g.
+                            //   onEvent(new RemoteEvent { Kind = RemoteEventKind.Audio, Audio = new AudioChunk(
+                            //       AudioChunk.FromLittleEndianBytes(pcm, 0, pcm.Length), sampleRate, startS) });
+                            // StreamingAudio handles order, gaps, overlaps and the prebuffer from there.
                         }
                     }
-                    Reached(ref settled); // a stream that ended without frames still answered
-                    onEvent(new RemoteEvent { Kind = RemoteEventKind.End });
-                    return;
                 }
-                catch (Exception e) when (ct.IsCancellationRequested && (e is OperationCanceledException || e is RpcException))
-                {
-                    if (!settled) lock (_gate) _breaker.Abandon();
-                    return; // Stop(), a newer Speak, or the avatar was disabled
-                }
-                catch (Exception e) when (timedOut && !anyFrame && (e is OperationCanceledException || e is RpcException))
-                {
-                    if (Retry(budget, "no frame within " + request.FirstFrameTimeoutSeconds + " s", onEvent, out retryIn)) await Task.Delay(TimeSpan.FromSeconds(retryIn), ct).ConfigureAwait(false);
-                    else return;
-                }
-                catch (RpcException e) when (LipSyncClient.IsTransient(e) && !anyFrame)
-                {
-                    if (Retry(budget, e.StatusCode + ": " + e.Status.Detail, onEvent, out retryIn)) await Task.Delay(TimeSpan.FromSeconds(retryIn), ct).ConfigureAwait(false);
-                    else return;
-                }
-                catch (RpcException e)
-                {
-                    Reached(ref settled); // it answered, with a refusal (bad text, token, ...)
-                    onEvent(Failure(Address + ": " + e.StatusCode + ": " + e.Status.Detail, false));
-                    return;
-                }
-                catch (Exception e)
-                {
-                    if (!settled) lock (_gate) _breaker.Abandon();
-                    onEvent(Failure(Address + ": " + e.GetType().Name + ": " + e.Message, false));
-                    return;
-                }
+                onEvent(new RemoteEvent { Kind = RemoteEventKind.End });
+                return AttemptOutcome.Done;
             }
-        }
-
-        void Reached(ref bool settled)
-        {
-            if (settled) return;
-            settled = true;
-            lock (_gate) _breaker.RecordSuccess();
-        }
-
-        bool Retry(RetryBudget budget, string why, Action<RemoteEvent> onEvent, out double delay)
-        {
-            double now = Now;
-            lock (_gate)
+            catch (Exception e) when (ct.IsCancellationRequested && (e is OperationCanceledException || e is RpcException))
             {
-                _breaker.RecordFailure(now);
-                _info = null; // it may come back with another model
+                throw new OperationCanceledException(ct);
             }
-            if (budget.TryNext(now, out delay)) return true;
-            onEvent(Failure(Address + " did not answer within " + budget.BudgetSeconds + " s (" + budget.Retries + " retries; last: " + why + ")", true));
-            return false;
+            catch (Exception e) when (timedOut && !anyFrame && (e is OperationCanceledException || e is RpcException))
+            {
+                why("no frame within " + request.FirstFrameTimeoutSeconds + " s");
+                return AttemptOutcome.Unreachable;
+            }
+            catch (RpcException e) when (LipSyncClient.IsTransient(e) && !anyFrame)
+            {
+                lock (_gate) _info = null; // it may come back with another model
+                why(e.StatusCode + ": " + e.Status.Detail);
+                return AttemptOutcome.Unreachable;
+            }
+            catch (RpcException e)
+            {
+                // It answered: with a refusal (bad text, token...) or a failure mid-stream.
+                onEvent(Failure(Address + ": " + e.StatusCode + ": " + e.Status.Detail, false));
+                return AttemptOutcome.Refused;
+            }
+            catch (Exception e)
+            {
+                onEvent(Failure(Address + ": " + e.GetType().Name + ": " + e.Message, false));
+                return AttemptOutcome.Refused;
+            }
         }
 
         Task<ModelInfo> InfoAsync(CancellationToken ct)
