@@ -177,6 +177,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data", type=Path, default=None, help="shared data folder")
     parser.add_argument("--split", default="trainval", choices=["pretrain", "trainval"])
+    parser.add_argument(
+        "--corpus", default="lrs3", choices=["lrs3", "ravdess"],
+        help="ravdess: the 96 RAVDESS clips at the model's own timing (articulation only)",
+    )
+    parser.add_argument(
+        "--timing", default="own", choices=TIMINGS,
+        help="own: the model times the text itself; true: timed models render on each clip's "
+        "real word timings (the pretrain split has them)",
+    )
     parser.add_argument("--backend", default="torch-cpu", help="runtime backend")
     parser.add_argument("--max-clips", type=int, default=None, help="only the first N clips")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -223,13 +232,34 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
 def run(args: argparse.Namespace) -> int:
     if args.word_timings and args.model != "viseme":
         raise Text2LipsError("--word-timings is for --model viseme (a neural model times itself)")
-    clips = load_clips(args.data, "lrs3", args.split)[: args.max_clips]
+    if args.timing == "true" and args.split != "pretrain" and args.corpus == "lrs3":
+        raise Text2LipsError("--timing true needs word timings: use --split pretrain")
+    if args.corpus == "ravdess" and args.timing == "true":
+        raise Text2LipsError("RAVDESS has no word timings: use --timing own")
+    if args.corpus == "ravdess":
+        clips = load_clips(args.data, "ravdess")[: args.max_clips]
+    else:
+        clips = load_clips(args.data, "lrs3", args.split)[: args.max_clips]
     if args.word_timings:
         result = evaluate_timed_viseme(clips)
+    elif args.corpus == "ravdess" or args.timing == "true":
+        synth = Synthesizer.load(args.model, backend=args.backend)
+        rows = articulation_rows(synth, clips, timing=args.timing, rule=not args.no_rule)
+        result = {
+            "model": synth.info.name,
+            "timing": args.timing,
+            "corpus": args.corpus,
+            "articulation": articulation_summary(rows),
+            "still": articulation_summary(still_rows(clips, timing=args.timing)),
+            "per_clip": rows,
+        }
+        return _print_articulation(result, args)
     else:
-        result = evaluate(
-            Synthesizer.load(args.model, backend=args.backend), clips, rule=not args.no_rule
-        )
+        synth = Synthesizer.load(args.model, backend=args.backend)
+        result = evaluate(synth, clips, rule=not args.no_rule)
+        rows = articulation_rows(synth, clips, timing="own", rule=not args.no_rule)
+        result["articulation"] = articulation_summary(rows)
+        result["still"] = articulation_summary(still_rows(clips))
     if not args.per_clip:
         result.pop("per_clip")
     result["split"] = args.split
@@ -248,4 +278,193 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name[:22]:22s}" + "".join(f"{m[k]:10.3f}" for k in keys))
     if result["teacher_forced_loss"] is not None:
         print(f"teacher-forced loss (paper's number): {result['teacher_forced_loss']:.4f}")
+    if "articulation" in result:
+        art = result["articulation"]
+        print("at its own timing: " + ", ".join(
+            f"{k} {art[k]:.3f}" for k in ("opening_r_dtw", "motion_ratio", "velocity_ratio",
+                                          "band_ratio", "duration_ratio") if k in art))
     return 0
+
+
+# ---- articulation: true timing and own timing, LRS3 and RAVDESS ---------------------------
+
+TIMINGS = ("own", "true")
+"""`true`: timed models render on each clip's real timing (LRS3 pretrain word timings);
+`own`: every model times the text itself (espeak-ng for timed models, the gate for Tacotron)."""
+
+
+def decode_jobs(
+    synth: Synthesizer, jobs: list[tuple[str, SynthesisOptions]], *, max_batch: int = 16
+) -> list[np.ndarray]:
+    """(T, 60) displacements of each (text, options), batched through the same BatchDecoder
+    as serving."""
+    out: dict[int, list[np.ndarray]] = {i: [] for i in range(len(jobs))}
+    todo = list(range(len(jobs)))
+    bd = synth.batch_decoder(max_batch)
+    while todo or len(bd):
+        while todo and len(bd) < max_batch:
+            i = todo.pop(0)
+            bd.add(i, jobs[i][0], jobs[i][1])
+        for i, frame in bd.step():
+            out[i].append(frame.displacement)
+    return [np.stack(out[i]) for i in range(len(jobs))]
+
+
+def _opening_of(disp: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    return L.inner_opening(L.shape_from_target(disp, reference))
+
+
+def _closure_rates(rows: list[dict], prefix: str = "") -> dict[str, float]:
+    bil = sum(r.get(prefix + "bilabials", 0) for r in rows)
+    ov = sum(r.get(prefix + "open_vowels", 0) for r in rows)
+    return {
+        prefix + "closure_recall": sum(r.get(prefix + "closed", 0) for r in rows) / bil
+        if bil else math.nan,
+        prefix + "false_closure_rate": sum(r.get(prefix + "false_closures", 0) for r in rows) / ov
+        if ov else math.nan,
+    }
+
+
+ARTICULATION_KEYS = (
+    "l1_mm", "l1_centred_mm", "opening_r", "opening_r_dtw", "motion_ratio", "velocity_ratio",
+    "band_ratio", "duration_ratio",
+)  # fmt: skip
+
+
+def articulation_summary(rows: list[dict]) -> dict[str, float]:
+    """Means over clips of the per-clip metrics present, plus pooled closure rates."""
+    out: dict[str, float] = {"clips": len(rows)}
+    for k in ARTICULATION_KEYS:
+        vals = [r[k] for r in rows if k in r and not math.isnan(r[k])]
+        if vals:
+            out[k] = float(np.mean(vals))
+    if any("bilabials" in r for r in rows):
+        out |= _closure_rates(rows) | _closure_rates(rows, "true_")
+    return out
+
+
+def articulation_rows(
+    synth: Synthesizer, clips: list[Clip], *, timing: str = "own", rule: bool = True
+) -> list[dict]:
+    """Per-clip articulation metrics of a model (see TIMINGS). RAVDESS clips are judged on
+    their speech span (found from the landmarks) with each actor's still face as reference."""
+    from text2lips import articulation as A
+    from text2lips.data.timing import clip_timeline, neutral_shapes, speech_span
+
+    if timing not in TIMINGS:
+        raise Text2LipsError(f"unknown timing {timing!r}; choose one of {', '.join(TIMINGS)}")
+    zero = np.zeros(FRAME_DIM, np.float32)
+    ravdess = any(c.corpus == "ravdess" for c in clips)
+    neutral = neutral_shapes(clips) if ravdess else {}
+    rows: list[dict] = []
+    if timing == "true":
+        tls = [clip_timeline(c) for c in clips]
+        jobs = [
+            (c.text, SynthesisOptions(reference=zero, max_frames=c.n_frames, stop=False,
+                                      closure=rule, timeline=tl if synth.timed else None))
+            for c, tl in zip(clips, tls, strict=True)
+        ]  # fmt: skip
+        for c, tl, pred in zip(clips, tls, decode_jobs(synth, jobs), strict=True):
+            pred = _fit_length(pred, c.n_frames)
+            op_p, op_t = _opening_of(pred, c.reference), _opening_of(c.target, c.reference)
+            r = clip_metrics(pred, c) | A.opening_metrics(op_p, op_t, same_timing=True)
+            r |= A.closures(op_p, tl.phonemes)
+            r |= {"true_" + k: v for k, v in A.closures(op_t, tl.phonemes).items()}
+            rows.append(r | {"clip": c.clip_id})
+        return rows
+
+    from text2lips.text.timeline import espeak_timeline
+
+    natural = decode_jobs(
+        synth, [(c.text, SynthesisOptions(reference=zero, closure=rule)) for c in clips]
+    )
+    if not ravdess:  # the same model stretched to the true length, for L1 and plain r
+        jobs = []
+        for c in clips:
+            tl = espeak_timeline(c.text).scaled(c.duration_s) if synth.timed else None
+            jobs.append((c.text, SynthesisOptions(reference=zero, max_frames=c.n_frames,
+                                                  stop=False, closure=rule, timeline=tl)))
+        at_length = decode_jobs(synth, jobs)
+    for i, (c, nat) in enumerate(zip(clips, natural, strict=True)):
+        if c.corpus == "ravdess":
+            a, b = speech_span(c)
+            ref = neutral[c.speaker]
+            op_t = L.inner_opening(c.lips[a:b])
+            r: dict = {}
+        else:
+            a, b = 0, c.n_frames
+            ref = c.reference
+            op_t = _opening_of(c.target, ref)
+            pred = _fit_length(at_length[i], c.n_frames)
+            r = clip_metrics(pred, c)
+        if synth.timed:  # judge the spoken part of the model's own timeline too
+            s0, s1 = espeak_timeline(c.text).speech_span()
+            pa = max(int(s0 * FRAME_RATE) - 8, 0)
+            pb = min(int(math.ceil(s1 * FRAME_RATE)) + 8, len(nat))
+            nat = nat[pa:pb] if pb > pa else nat
+        op_p = _opening_of(nat, ref)
+        r |= {k: v for k, v in A.opening_metrics(op_p, op_t, same_timing=False).items()}
+        r["duration_ratio"] = len(nat) / max(b - a, 1)
+        rows.append(r | {"clip": c.clip_id})
+    return rows
+
+
+def _fit_length(pred: np.ndarray, n: int) -> np.ndarray:
+    """Cut or hold the last frame so that pred has n frames (a gate may stop a frame early)."""
+    if len(pred) >= n:
+        return pred[:n]
+    return np.concatenate([pred, np.repeat(pred[-1:], n - len(pred), axis=0)])
+
+
+def still_rows(clips: list[Clip], *, timing: str = "own") -> list[dict]:
+    """The still mouth (the speaker's reference held) through the same metrics."""
+    from text2lips import articulation as A
+    from text2lips.data.timing import clip_timeline
+
+    rows = []
+    for c in clips:
+        if c.corpus == "ravdess":
+            rows.append({"motion_ratio": 0.0, "velocity_ratio": 0.0, "band_ratio": 0.0,
+                         "opening_r_dtw": 0.0, "duration_ratio": 1.0, "clip": c.clip_id})
+            continue
+        pred = np.zeros_like(c.target)
+        op_p, op_t = _opening_of(pred, c.reference), _opening_of(c.target, c.reference)
+        r = clip_metrics(pred, c) | A.opening_metrics(op_p, op_t, same_timing=True)
+        if timing == "true":
+            tl = clip_timeline(c)
+            r |= A.closures(op_p, tl.phonemes)
+            r |= {"true_" + k: v for k, v in A.closures(op_t, tl.phonemes).items()}
+        rows.append(r | {"duration_ratio": 1.0, "clip": c.clip_id})
+    return rows
+
+
+def _print_articulation(result: dict, args: argparse.Namespace) -> int:
+    if not args.per_clip:
+        result.pop("per_clip")
+    result["split"] = "all" if args.corpus == "ravdess" else args.split
+    if args.json:
+        json.dump(result, sys.stdout, default=float)
+        print()
+        return 0
+    keys = [k for k in ARTICULATION_KEYS + ("closure_recall", "false_closure_rate")
+            if k in result["articulation"]]
+    print(f"{'':22s}" + "".join(f"{k[:11]:>12s}" for k in keys))
+    for name, m in ((result["model"], result["articulation"]), ("still mouth", result["still"])):
+        print(f"{name[:22]:22s}" + "".join(f"{m.get(k, math.nan):12.3f}" for k in keys))
+    return 0
+
+
+HOLDS_STILL_BELOW = 0.5
+"""A velocity ratio under this means the mouth barely moves: the failure this project exists
+to avoid."""
+
+
+def articulation_failures(summary: dict, min_velocity: float = HOLDS_STILL_BELOW) -> list[str]:
+    """Reasons a model's articulation summary says it holds still (empty when it moves)."""
+    out = []
+    for key in ("velocity_ratio", "band_ratio"):
+        value = summary.get(key, 0.0)
+        limit = min_velocity if key == "velocity_ratio" else min_velocity**2
+        if not value >= limit:  # NaN fails too
+            out.append(f"{key} {value:.3f} < {limit:.3f}: the lips barely move")
+    return out

@@ -210,6 +210,13 @@ class Synthesizer:
             from text2lips.viseme.runtime import load_viseme_synthesizer
 
             return load_viseme_synthesizer()
+        if Path(model, "config.json").is_file():
+            from text2lips.model.files import read_metadata
+
+            if read_metadata(model, weights=False).get("kind") == "phoneme":
+                from text2lips.phoneme.runtime import load_phoneme_synthesizer
+
+                return load_phoneme_synthesizer(model, backend, threads=threads)
         if backend not in BACKENDS:
             raise Text2LipsError(
                 f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"

@@ -93,6 +93,15 @@ class PhonemeTimeline:
         _append(out, PhonemeTiming(PAUSE, self.duration_s, duration_s, -1))
         return PhonemeTimeline(tuple(out), self.words, duration_s)
 
+    def scaled(self, duration_s: float) -> PhonemeTimeline:
+        """Every time multiplied so that the timeline lasts duration_s (a uniform time warp)."""
+        if self.duration_s <= 0 or duration_s <= 0:
+            return self.padded(duration_s)
+        k = duration_s / self.duration_s
+        phones = tuple(replace(p, start_s=p.start_s * k, end_s=p.end_s * k) for p in self.phonemes)
+        words = tuple(replace(w, start_s=w.start_s * k, end_s=w.end_s * k) for w in self.words)
+        return PhonemeTimeline(phones, words, phones[-1].end_s if phones else duration_s)
+
     def shifted(self, offset_s: float) -> PhonemeTimeline:
         """Everything later by offset_s >= 0, with a pause in front."""
         if offset_s < 0:

@@ -1,0 +1,106 @@
+"""The phoneme-timed lip model: streaming equals whole-utterance rendering, the model directory
+loads by its kind on torch and onnxruntime, and a model that holds still is caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from text2lips.data.timing import clip_timeline
+from text2lips.phoneme.checkpoint import load_phoneme_model, save_phoneme_model
+from text2lips.phoneme.features import PHONEMES, frame_inputs
+from text2lips.phoneme.model import PRESETS, PhonemeLipModel, PhonemeModelConfig
+from text2lips.phoneme.runtime import CHUNK, FIRST_CHUNK
+from text2lips.runtime import SynthesisOptions, Synthesizer
+from text2lips.text.timeline import espeak_timeline
+
+TEXT = "Put the book back on the map, and mind the bump, my friend."
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    model = PhonemeLipModel(PRESETS["tiny"]).eval()
+    out = tmp_path_factory.mktemp("phoneme")
+    save_phoneme_model(model, out, {"name": "tiny-phoneme", "speakers": {"a": [0.0] * 60}})
+    return out
+
+
+def test_config_round_trips_and_bounds_the_lookahead():
+    cfg = PRESETS["small"]
+    assert PhonemeModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.lookahead / 80.0 <= 0.150
+    assert sum(p.numel() for p in PhonemeLipModel(cfg).parameters()) <= 1_000_000
+    assert cfg.phonemes == PHONEMES
+
+
+def test_streaming_windows_equal_the_whole_render():
+    torch.manual_seed(1)
+    model = PhonemeLipModel(PRESETS["small"]).eval()
+    x = frame_inputs(espeak_timeline(TEXT))
+    whole = model.render(x)
+    parts = [model.render_window(x, s, min(s + 7, len(x))) for s in range(0, len(x), 7)]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+
+
+def test_model_dir_loads_by_kind_and_follows_the_timeline(tiny_dir):
+    synth = Synthesizer.load(tiny_dir)
+    assert synth.timed and synth.info.kind == "phoneme"
+    tl = espeak_timeline(TEXT).shifted(0.3)
+    frames = list(synth.stream(TEXT, SynthesisOptions(timeline=tl)))
+    assert len(frames) == tl.n_frames > FIRST_CHUNK + CHUNK
+    assert frames[-1].last and not any(f.last for f in frames[:-1])
+    # streamed chunk by chunk, yet equal to rendering the whole timeline at once
+    want = load_phoneme_model(tiny_dir).render(frame_inputs(tl))
+    got = np.stack([f.displacement for f in frames])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    # without a timeline, espeak-ng times the text (its timing moves by ~10 ms per call)
+    assert abs(len(list(synth.stream(TEXT))) - espeak_timeline(TEXT).n_frames) <= 2
+
+
+def test_onnx_graph_serves_the_same_frames_without_torch_weights(tiny_dir, tmp_path):
+    from text2lips.phoneme.onnx import export_onnx
+
+    export_onnx(tiny_dir)
+    torch_synth = Synthesizer.load(tiny_dir)
+    ort_synth = Synthesizer.load(tiny_dir, backend="onnxruntime")
+    opts = SynthesisOptions(timeline=espeak_timeline(TEXT))  # espeak's timing jitters per call
+    a = torch_synth.synthesize(TEXT, opts)
+    b = ort_synth.synthesize(TEXT, opts)
+    np.testing.assert_allclose(a, b, atol=1e-3)  # a micrometre: fp32 kernels differ
+
+
+def test_missing_graph_names_the_export_command(tmp_path, tiny_dir):
+    import shutil
+
+    from text2lips import Text2LipsError
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_dir, bare, ignore=shutil.ignore_patterns("onnx"))
+    with pytest.raises(Text2LipsError, match="text2lips export --model"):
+        Synthesizer.load(bare, backend="onnxruntime")
+
+
+def test_a_model_that_holds_still_is_caught_and_a_trained_one_is_not(data_dir):
+    """The articulation check on real clips at their real timing: a still model fails it; a
+    tiny model trained for a few seconds on the same clips passes (no shipped weights)."""
+    from text2lips.data.dataset import load_clips
+    from text2lips.evaluate import articulation_failures, articulation_rows, articulation_summary
+    from text2lips.phoneme.cli import in_memory_synthesizer
+    from text2lips.phoneme.train import TrainSettings, train
+
+    clips = load_clips(data_dir, "lrs3", "pretrain")[:3]
+    assert clip_timeline(clips[0]).n_frames == clips[0].n_frames
+    still = PhonemeLipModel(PRESETS["tiny"]).eval()
+    with torch.no_grad():
+        still.out.weight.zero_()
+        still.out.bias.zero_()
+    rows = articulation_rows(in_memory_synthesizer(still), clips, timing="true")
+    assert any("velocity_ratio" in f for f in articulation_failures(articulation_summary(rows)))
+
+    settings = TrainSettings(preset="tiny", steps=150, batch_size=8, crop_frames=160, lr=5e-3)
+    model = train(clips, settings)
+    summary = articulation_summary(articulation_rows(in_memory_synthesizer(model), clips,
+                                                     timing="true"))
+    assert articulation_failures(summary) == [], summary

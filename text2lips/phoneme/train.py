@@ -1,0 +1,154 @@
+"""Train the phoneme-timed lip model on real clips at their real timing: data, model, optimiser,
+schedule, loop, in that order. Losses: L1 on the displacement, L1 on its frame-to-frame change
+(velocity) and a std-matching term, so that holding still is never the cheapest answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from text2lips import Text2LipsError
+from text2lips.data import lips as L
+from text2lips.data.dataset import Clip
+from text2lips.data.timing import clip_timeline
+from text2lips.phoneme.features import FrameInputs, frame_inputs
+from text2lips.phoneme.model import PRESETS, PhonemeLipModel
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training choices (every one overridable from `text2lips phoneme train`)."""
+
+    preset: str = "small"
+    """Model size, a key of PRESETS."""
+    steps: int = 1500
+    """Optimiser steps."""
+    batch_size: int = 16
+    """Crops per step."""
+    crop_frames: int = 240
+    """Frames per training crop (3 s)."""
+    lr: float = 2e-3
+    """Peak learning rate of the one-cycle schedule (the paper's Adam 2e-3)."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    velocity_weight: float = 2.0
+    """Weight of the L1 loss on frame-to-frame change."""
+    std_weight: float = 1.0
+    """Weight of the per-crop std-matching loss (|std_pred - std_true| per value)."""
+    opening_weight: float = 0.5
+    """Extra L1 on the inner-lip opening, the quantity a viewer reads."""
+    lead_s: float = 0.0
+    """Shift applied to training timelines (lips ahead of the sound when > 0)."""
+    seed: int = 1234
+    """Seed of the initialisation and of the crop draw."""
+    threads: int = 1
+    """torch CPU threads."""
+
+
+def prepare(clips: Sequence[Clip], lead_s: float = 0.0) -> list[tuple[FrameInputs, np.ndarray]]:
+    """(inputs, (T, 60) target) per clip."""
+    return [(frame_inputs(clip_timeline(c, lead_s), c.n_frames), c.target) for c in clips]
+
+
+def _opening(disp: torch.Tensor) -> torch.Tensor:
+    """(B, T) inner-lip opening change of (B, T, 60) displacements (the reference's opening
+    cancels in every difference the loss takes)."""
+    p = disp.reshape(*disp.shape[:-1], 20, 3)
+    return p[..., L.INNER_LOWER, 1] - p[..., L.INNER_UPPER, 1]
+
+
+def losses(
+    pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor, s: TrainSettings
+) -> dict[str, torch.Tensor]:
+    """Masked loss terms of (B, T, 60) predictions; mask (B, T) 1 on real frames."""
+    m = mask[..., None]
+    n = m.sum().clamp(min=1)
+    l1 = (pred - true).abs().mul(m).sum() / (n * pred.shape[-1])
+    mv = (mask[:, 1:] * mask[:, :-1])[..., None]
+    vel = ((pred[:, 1:] - pred[:, :-1]) - (true[:, 1:] - true[:, :-1])).abs().mul(mv).sum()
+    vel = vel / (mv.sum().clamp(min=1) * pred.shape[-1])
+    cnt = m.sum(1).clamp(min=2)  # (B, 1)
+
+    def std(x: torch.Tensor) -> torch.Tensor:
+        mean = (x * m).sum(1) / cnt
+        return (((x - mean[:, None]) ** 2 * m).sum(1) / cnt).clamp(min=1e-8).sqrt()
+
+    std_term = (std(pred) - std(true)).abs().mean()
+    op_p, op_t = _opening(pred), _opening(true)
+    opening = ((op_p - op_t).abs() * mask).sum() / n
+    total = l1 + s.velocity_weight * vel + s.std_weight * std_term + s.opening_weight * opening
+    return {"loss": total, "l1": l1, "velocity": vel, "std": std_term, "opening": opening}
+
+
+def _batch(
+    data: list[tuple[FrameInputs, np.ndarray]], rng: np.random.Generator, s: TrainSettings
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ids, cont, tgt, mask = [], [], [], []
+    lengths = np.array([len(x) for x, _ in data], np.float64)
+    picks = rng.choice(len(data), size=s.batch_size, p=lengths / lengths.sum())
+    for i in picks:
+        x, y = data[i]
+        n = len(x)
+        start = int(rng.integers(0, max(n - s.crop_frames, 0) + 1))
+        stop = min(start + s.crop_frames, n)
+        pad = s.crop_frames - (stop - start)
+        part = x.slice(start, stop)
+        ids.append(np.pad(part.stacked_ids(), ((0, pad), (0, 0))))
+        cont.append(np.pad(part.continuous, ((0, pad), (0, 0))))
+        tgt.append(np.pad(y[start:stop], ((0, pad), (0, 0))))
+        mask.append(np.pad(np.ones(stop - start, np.float32), (0, pad)))
+    return (
+        torch.from_numpy(np.stack(ids)),
+        torch.from_numpy(np.stack(cont)),
+        torch.from_numpy(np.stack(tgt)),
+        torch.from_numpy(np.stack(mask)),
+    )
+
+
+def train(
+    clips: Sequence[Clip],
+    settings: TrainSettings = TrainSettings(),
+    *,
+    progress: Callable[[int, dict[str, float]], None] | None = None,
+) -> PhonemeLipModel:
+    """A model trained on `clips` (they need word timings)."""
+    s = settings
+    if s.preset not in PRESETS:
+        raise Text2LipsError(f"unknown preset {s.preset!r}; choose one of {', '.join(PRESETS)}")
+    torch.set_num_threads(s.threads)
+    torch.manual_seed(s.seed)
+    rng = np.random.default_rng(s.seed)
+    data = prepare(clips, s.lead_s)
+    model = PhonemeLipModel(PRESETS[s.preset])
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
+    model.train()
+    for step in range(s.steps):
+        ids, cont, tgt, mask = _batch(data, rng, s)
+        terms = losses(model(ids, cont), tgt, mask, s)
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if progress is not None and (step % 100 == 0 or step == s.steps - 1):
+            progress(step, {k: float(v) for k, v in terms.items()})
+    return model.eval()
+
+
+def speaker_folds(clips: Sequence[Clip], k: int = 5) -> list[list[int]]:
+    """k folds of clip indices, stratified by speaker: each speaker's clips (in order) are dealt
+    round-robin across the folds, so every fold holds every speaker in proportion."""
+    folds: list[list[int]] = [[] for _ in range(k)]
+    by_speaker: dict[str, list[int]] = {}
+    for i, c in enumerate(clips):
+        by_speaker.setdefault(c.speaker, []).append(i)
+    offset = 0
+    for spk in sorted(by_speaker):
+        for j, i in enumerate(by_speaker[spk]):
+            folds[(j + offset) % k].append(i)
+        offset += len(by_speaker[spk])
+    return [sorted(f) for f in folds]
