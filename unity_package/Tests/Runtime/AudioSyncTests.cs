@@ -275,6 +275,45 @@ namespace Text2Lips.Tests
         }
 
         [Test]
+        public void AGameClipWaitsForTheLipsPrebufferThenPlaysInSync()
+        {
+            // Speak(text, clip): the clip is the game's; the frames still come from the sidecar.
+            var card = new SimulatedCard(blockSamples: 512, drift: 0.001);
+            card.LoadClip(Voice(0, 10 * Rate), Rate);
+            var playback = new SpeechPlayback(1, Raw(), card, new AudioSettingsCore { BlockSeconds = 512.0 / Rate });
+            playback.Begin(SpeechMode.Clip);
+            var arrivals = new SortedDictionary<double, List<Action>>();
+            int frames = 800;
+            for (int i = 0; i < frames; i++)
+            {
+                int f = i;
+                // First frame after 0.4 s, then four times real time.
+                AddArrival(arrivals, 0.4 + f / FrameRate / 4, () => playback.PushFrame(f, f / FrameRate, WeightAt(f / FrameRate), f == frames - 1));
+            }
+            AddArrival(arrivals, 0.4 + frames / FrameRate / 4, () => playback.EndOfStream());
+            var output = new float[1];
+            double now = 0;
+            var keys = new List<double>(arrivals.Keys);
+            int next = 0;
+            bool startedEarly = false;
+            while (now < 0.42)
+            {
+                card.Run(1.0 / 60);
+                now += 1.0 / 60;
+                while (next < keys.Count && keys[next] <= now) { foreach (Action a in arrivals[keys[next]]) a(); next++; }
+                playback.Tick(1.0 / 60, output);
+                startedEarly |= card.IsPlaying && playback.Player.Buffer.NewestTime < 0.1 - 1e-9;
+            }
+            Assert.IsFalse(startedEarly, "the clip must wait for the lips' prebuffer");
+            var rest = new SortedDictionary<double, List<Action>>();
+            for (int k = next; k < keys.Count; k++) rest[keys[k] - now] = arrivals[keys[k]];
+            Run run = Play(playback, card, rest, hitchAt: 4.0, pauseAt: 6.0);
+            Assert.IsTrue(run.Finished);
+            Assert.Greater(run.Checked, 400);
+            Assert.LessOrEqual(run.MaxError, OneFrame, "lips drifted from the clip by " + run.MaxError * 1000 + " ms");
+        }
+
+        [Test]
         public void WithoutAnyAudioTheLinePlaysSilentlyOnRenderTime()
         {
             var card = new SimulatedCard(blockSamples: 512, drift: 0);
