@@ -187,6 +187,21 @@ def test_generated_messages_match_the_proto(tmp_path):
     assert fresh == committed, "Lipsync.cs is out of date with the .proto: run `make proto`"
 
 
+def test_the_protobuf_stubs_cover_every_field_kind(mcs, core_dll, tmp_path):
+    # The wire will grow (voice audio as bytes, timing marks...): protoc's C# for a message
+    # with every proto3 field kind must compile against the stubs as Lipsync.cs does.
+    protoc = shutil.which("protoc")
+    if protoc is None:
+        pytest.skip("protoc (Debian's protobuf-compiler) is not installed; `make test` installs it")
+    probe = ROOT / "tools" / "csharp" / "probe"
+    res = subprocess.run([protoc, f"-I{probe}", f"--csharp_out={tmp_path}", "probe.proto"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    stubs = tmp_path / "Stubs.dll"
+    compile_cs(mcs, stubs, sorted(STUBS.glob("*.cs")), extra=["-nowarn:1591"])
+    compile_cs(mcs, tmp_path / "Probe.dll", [tmp_path / "Probe.cs"], [stubs])
+
+
 def test_meta_files_are_complete_and_stable():
     assert make_meta.main(["--check", str(PACKAGE)]) == 0, "run: python tools/csharp/make_meta.py"
     metas = make_meta.expected_metas(PACKAGE)
