@@ -3,6 +3,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using Text2Lips.Core;
 using UnityEngine;
 using UnityEngine.Events;
@@ -323,10 +324,12 @@ namespace Text2Lips
             _pendingMode = clip != null ? SpeechMode.Clip : aloud ? SpeechMode.Streamed : SpeechMode.LipsOnly;
             _pendingClip = clip;
             var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-            _life.Attach(id, () => { cts.Cancel(); cts.Dispose(); });
+            _life.Attach(id, cts.Cancel); // the line ended (replaced, stopped, failed): drop its stream
             ConcurrentQueue<Message> inbox = _inbox;
             // Fire and forget: the remote reports everything, failures included, through the inbox.
-            _ = _remote.SpeakAsync(request, e => inbox.Enqueue(new Message { Utterance = id, Event = e }), cts.Token);
+            // The token source is disposed only once the call no longer uses it.
+            _remote.SpeakAsync(request, e => inbox.Enqueue(new Message { Utterance = id, Event = e }), cts.Token)
+                .ContinueWith(t => cts.Dispose(), TaskScheduler.Default);
         }
 
         // How the current remote line plays once the server's info arrives.
