@@ -324,7 +324,13 @@ namespace Text2Lips
             _pendingMode = clip != null ? SpeechMode.Clip : aloud ? SpeechMode.Streamed : SpeechMode.LipsOnly;
             _pendingClip = clip;
             var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-            _life.Attach(id, cts.Cancel); // the line ended (replaced, stopped, failed): drop its stream
+            _life.Attach(id, () =>
+            {
+                // The line ended (replaced, stopped, failed): drop its stream. A call that already
+                // ended has disposed its token source, and there is nothing left to cancel.
+                try { cts.Cancel(); }
+                catch (ObjectDisposedException) { }
+            });
             ConcurrentQueue<Message> inbox = _inbox;
             // Fire and forget: the remote reports everything, failures included, through the inbox.
             // The token source is disposed only once the call no longer uses it.
