@@ -111,6 +111,10 @@ def test_core_nunit_tests_pass_under_mono(mcs, nunit, core_dll):
         "ThreeSpeaksWithAReenteringListenerGiveThreeFinished",
         "ARetryBudgetEndsTheUtteranceWithinItsSeconds",
         "TheBreakerOpensAfterConsecutiveFailuresAndFailsFast",
+        "WithTheSidecarDownTheFirstLineGivesUpInItsBudgetAndTheRestFailAtOnce",
+        "AGameClipWaitsForTheLipsPrebufferThenPlaysInSync",
+        "AVoicedLinePlaysItsAudioOnceWithTheLipsOnTop",
+        "RefusesDamagedBytesWithAReason",
     ):
         assert any(r.endswith("." + name) for r in ran), f"{name} did not run"
     rates = [r for r in ran if ".PlaysByTimestampsAtAnyRenderRate(" in r]
