@@ -325,6 +325,14 @@ def run(args: argparse.Namespace) -> int:
             f"lines {', '.join(unvoiced[:5])} name a voice, but this build has no text2lips.voice; "
             f"set their voice to '{NO_VOICE}'"
         )
+    if voice is not None:
+        # Before any rendering, so a typo in row 90 does not leave 89 clips behind.
+        known = {*voice.available_voices(), NO_VOICE}
+        unknown = sorted({ln.voice for ln in lines} - known)
+        if unknown:
+            raise Text2LipsError(
+                f"unknown voice(s) {', '.join(unknown)}; available: {', '.join(sorted(known))}"
+            )
     synth = Synthesizer.load(args.model, backend=args.backend)
     manifest = list(bake(synth, lines, args.out))
     doc = {"format": f"t2lb/{VERSION}", "model": synth.info.name, "lines": manifest}
