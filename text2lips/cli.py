@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "openings": ("text2lips.opening_plot", "plot inner-lip opening, truth against models"),
     "closure": ("text2lips.closure", "check that the lips close on every p/b/m of unseen text"),
     "speak": ("text2lips.runtime.cli", "synthesise lip frames for a text and print or save them"),
+    "bake": ("text2lips.bake", "render dialogue lines into clips engines play with no sidecar"),
     "render": ("text2lips.render", "draw lip frames as a strip, an animation or weight plots"),
     "export": ("engine_build.export", "export encoder and decoder step to ONNX"),
     "build-engine": ("engine_build.tensorrt", "build TensorRT engines from exported ONNX graphs"),

@@ -23,6 +23,8 @@ _IMPORTERS = {
         "  executionOrder: 0\n  icon: {instanceID: 0}\n" + _COMMON_TAIL
     ),
     ".asmdef": "AssemblyDefinitionImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,
+    ".asmref": "AssemblyDefinitionReferenceImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,
+    ".xml": "TextScriptImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,
     ".md": "TextScriptImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,
     ".txt": "TextScriptImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,
     ".json": "TextScriptImporter:\n  externalObjects: {}\n" + _COMMON_TAIL,

@@ -35,7 +35,7 @@ namespace Text2Lips.Editor
                     Undo.RecordObject(map, "Auto-match blend shapes");
                     int bound = map.AutoMatch(names);
                     EditorUtility.SetDirty(map);
-                    _report = "Bound " + bound + " of " + BlendShapePresets.Get(map.Preset).Count + " " + map.Preset
+                    _report = "Bound " + bound + " of " + MouthRigPresets.Get(map.Preset).Count + " " + map.Preset
                         + " weights to " + mesh.name + " (" + names.Count + " blend shapes).";
                 }
             }

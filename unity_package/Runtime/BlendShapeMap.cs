@@ -14,13 +14,13 @@ namespace Text2Lips
     public sealed class BlendShapeMap : ScriptableObject
     {
         [Tooltip("Naming convention of the avatar; Auto-match looks for this preset's names.")]
-        [SerializeField] BlendShapePreset preset = BlendShapePreset.ReadyPlayerMe;
+        [SerializeField] MouthRigPreset preset = MouthRigPreset.ReadyPlayerMe;
 
         [Tooltip("Server weight → mesh blend shape, with the weight (0..100) reached at 1.")]
         [SerializeField] List<BlendShapeBinding> bindings = new List<BlendShapeBinding>();
 
         /// <summary>The naming convention Auto-match uses.</summary>
-        public BlendShapePreset Preset
+        public MouthRigPreset Preset
         {
             get { return preset; }
             set { preset = value; }
@@ -36,7 +36,7 @@ namespace Text2Lips
         /// names of <paramref name="meshBlendShapeNames"/>. Returns how many were bound.</summary>
         public int AutoMatch(IList<string> meshBlendShapeNames)
         {
-            bindings = BlendShapeNames.AutoMatch(meshBlendShapeNames, BlendShapePresets.Get(preset));
+            bindings = BlendShapeNames.AutoMatch(meshBlendShapeNames, MouthRigPresets.Get(preset));
             return bindings.Count;
         }
 
@@ -50,7 +50,7 @@ namespace Text2Lips
         }
 
         /// <summary>A new, unsaved map for a preset, matched against a mesh when one is given.</summary>
-        public static BlendShapeMap Create(BlendShapePreset preset, Mesh mesh = null)
+        public static BlendShapeMap Create(MouthRigPreset preset, Mesh mesh = null)
         {
             var map = CreateInstance<BlendShapeMap>();
             map.preset = preset;

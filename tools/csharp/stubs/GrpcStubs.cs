@@ -1,5 +1,6 @@
-// Compile-only stand-ins for the parts of Google.Protobuf, Grpc.Core.Api, Grpc.Net.Client and
-// Cysharp's YetAnotherHttpHandler that the glue uses (signatures from their public APIs).
+// Compile-only stand-ins for the parts of Grpc.Core.Api, Grpc.Net.Client and Cysharp's
+// YetAnotherHttpHandler that the glue uses (signatures from their public APIs; Google.Protobuf
+// is in ProtobufStubs.cs).
 #pragma warning disable 1591, 0067
 using System;
 using System.Collections.Generic;
@@ -7,30 +8,10 @@ using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Google.Protobuf
-{
-    public interface IMessage { }
-    public interface IMessage<T> : IMessage where T : IMessage<T> { }
-    public class MessageParser<T> where T : IMessage<T>
-    {
-        public T ParseFrom(byte[] data) { return default(T); }
-        public T ParseFrom(System.IO.Stream input) { return default(T); }
-    }
-    public static class MessageExtensions
-    {
-        public static byte[] ToByteArray(this IMessage message) { return null; }
-    }
-}
-
-namespace Google.Protobuf.Collections
-{
-    public sealed class RepeatedField<T> : List<T> { }
-}
-
 namespace Grpc.Core
 {
     public enum MethodType { Unary, ClientStreaming, ServerStreaming, DuplexStreaming }
-    public enum StatusCode { OK = 0, Cancelled = 1, Unknown = 2, InvalidArgument = 3, DeadlineExceeded = 4, ResourceExhausted = 8, Internal = 13, Unavailable = 14 }
+    public enum StatusCode { OK = 0, Cancelled = 1, Unknown = 2, InvalidArgument = 3, DeadlineExceeded = 4, NotFound = 5, AlreadyExists = 6, PermissionDenied = 7, Unauthenticated = 16, ResourceExhausted = 8, FailedPrecondition = 9, Aborted = 10, OutOfRange = 11, Unimplemented = 12, Internal = 13, Unavailable = 14, DataLoss = 15 }
     public struct Status
     {
         public StatusCode StatusCode { get { return StatusCode.OK; } }
@@ -41,20 +22,61 @@ namespace Grpc.Core
         public Status Status { get { return default(Status); } }
         public StatusCode StatusCode { get { return Status.StatusCode; } }
     }
-    public class Marshaller<T> { }
+    public abstract class SerializationContext
+    {
+        public virtual void Complete(byte[] payload) { }
+    }
+    public abstract class DeserializationContext
+    {
+        public virtual int PayloadLength { get { return 0; } }
+        public virtual byte[] PayloadAsNewBuffer() { return new byte[0]; }
+    }
+    public class Marshaller<T>
+    {
+        public Marshaller(Func<T, byte[]> serializer, Func<byte[], T> deserializer) { }
+        public Marshaller(Action<T, SerializationContext> serializer, Func<DeserializationContext, T> deserializer) { }
+    }
     public static class Marshallers
     {
-        public static Marshaller<T> Create<T>(Func<T, byte[]> serializer, Func<byte[], T> deserializer) { return null; }
+        public static Marshaller<T> Create<T>(Func<T, byte[]> serializer, Func<byte[], T> deserializer) { return new Marshaller<T>(serializer, deserializer); }
+        public static Marshaller<T> Create<T>(Action<T, SerializationContext> serializer, Func<DeserializationContext, T> deserializer) { return new Marshaller<T>(serializer, deserializer); }
     }
     public interface IMethod { }
     public class Method<TRequest, TResponse> : IMethod
     {
         public Method(MethodType type, string serviceName, string name, Marshaller<TRequest> requestMarshaller, Marshaller<TResponse> responseMarshaller) { }
     }
-    public class Metadata { }
+    public sealed class Metadata : IList<Metadata.Entry>
+    {
+        public sealed class Entry
+        {
+            public Entry(string key, string value) { Key = key; Value = value; }
+            public string Key { get; private set; }
+            public string Value { get; private set; }
+        }
+        readonly List<Entry> _entries = new List<Entry>();
+        public void Add(string key, string value) { _entries.Add(new Entry(key, value)); }
+        public void Add(Entry item) { _entries.Add(item); }
+        public Entry this[int index] { get { return _entries[index]; } set { _entries[index] = value; } }
+        public int Count { get { return _entries.Count; } }
+        public bool IsReadOnly { get { return false; } }
+        public int IndexOf(Entry item) { return _entries.IndexOf(item); }
+        public void Insert(int index, Entry item) { _entries.Insert(index, item); }
+        public void RemoveAt(int index) { _entries.RemoveAt(index); }
+        public void Clear() { _entries.Clear(); }
+        public bool Contains(Entry item) { return _entries.Contains(item); }
+        public void CopyTo(Entry[] array, int arrayIndex) { _entries.CopyTo(array, arrayIndex); }
+        public bool Remove(Entry item) { return _entries.Remove(item); }
+        public IEnumerator<Entry> GetEnumerator() { return _entries.GetEnumerator(); }
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() { return GetEnumerator(); }
+    }
+    public sealed class WriteOptions { }
+    public sealed class ContextPropagationToken { }
+    public abstract class CallCredentials { }
     public struct CallOptions
     {
-        public CallOptions(Metadata headers = null, DateTime? deadline = null, CancellationToken cancellationToken = default(CancellationToken)) { }
+        public CallOptions(Metadata headers = null, DateTime? deadline = null, CancellationToken cancellationToken = default(CancellationToken),
+            WriteOptions writeOptions = null, ContextPropagationToken propagationToken = null, CallCredentials credentials = null) { }
     }
     public interface IAsyncStreamReader<out T>
     {
@@ -106,6 +128,9 @@ namespace Cysharp.Net.Http
 {
     public class YetAnotherHttpHandler : HttpMessageHandler
     {
-        public bool Http2Only { get; set; }
+        public bool? Http2Only { get; set; }
+        public TimeSpan? Http2KeepAliveInterval { get; set; }
+        public TimeSpan? Http2KeepAliveTimeout { get; set; }
+        public bool? Http2KeepAliveWhileIdle { get; set; }
     }
 }

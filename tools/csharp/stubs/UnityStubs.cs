@@ -10,11 +10,127 @@ namespace UnityEngine
     {
         public string name { get; set; }
         public static implicit operator bool(Object o) { return !ReferenceEquals(o, null); }
+        public static void Destroy(Object obj) { }
+        public static T Instantiate<T>(T original) where T : Object { return original; }
     }
     public class Component : Object
     {
+        public GameObject gameObject { get { return null; } }
+        public Transform transform { get { return null; } }
         public T GetComponent<T>() { return default(T); }
     }
+    public sealed class GameObject : Object
+    {
+        public GameObject(string name) { }
+        public Transform transform { get { return null; } }
+        public T AddComponent<T>() where T : Component { return null; }
+        public T GetComponent<T>() { return default(T); }
+    }
+    public class Transform : Component
+    {
+        public Vector3 position { get; set; }
+        public Vector3 localPosition { get; set; }
+        public Vector3 localScale { get; set; }
+        public Transform parent { get; set; }
+        public void SetParent(Transform parent, bool worldPositionStays) { }
+        public Vector3 TransformPoint(Vector3 position) { return position; }
+    }
+    public struct Vector3
+    {
+        public float x, y, z;
+        public Vector3(float x, float y, float z) { this.x = x; this.y = y; this.z = z; }
+        public static Vector3 zero { get { return new Vector3(0, 0, 0); } }
+        public static Vector3 one { get { return new Vector3(1, 1, 1); } }
+        public static Vector3 operator +(Vector3 a, Vector3 b) { return new Vector3(a.x + b.x, a.y + b.y, a.z + b.z); }
+        public static Vector3 operator -(Vector3 a, Vector3 b) { return new Vector3(a.x - b.x, a.y - b.y, a.z - b.z); }
+        public static Vector3 operator *(Vector3 a, float d) { return new Vector3(a.x * d, a.y * d, a.z * d); }
+    }
+    public struct Color
+    {
+        public float r, g, b, a;
+        public Color(float r, float g, float b, float a) { this.r = r; this.g = g; this.b = b; this.a = a; }
+        public Color(float r, float g, float b) : this(r, g, b, 1f) { }
+    }
+    public class Shader : Object
+    {
+        public static Shader Find(string name) { return null; }
+    }
+    public class Material : Object
+    {
+        public Material(Shader shader) { }
+        public Color color { get; set; }
+    }
+    public enum LineAlignment { View = 0, TransformZ = 1 }
+    public sealed class LineRenderer : Renderer
+    {
+        public int positionCount { get; set; }
+        public bool loop { get; set; }
+        public bool useWorldSpace { get; set; }
+        public float widthMultiplier { get; set; }
+        public Color startColor { get; set; }
+        public Color endColor { get; set; }
+        public LineAlignment alignment { get; set; }
+        public void SetPosition(int index, Vector3 position) { }
+        public void SetPositions(Vector3[] positions) { }
+    }
+    public class Camera : Behaviour
+    {
+        public static Camera main { get { return null; } }
+        public bool orthographic { get; set; }
+        public float orthographicSize { get; set; }
+        public Color backgroundColor { get; set; }
+    }
+    public class AudioBehaviour : Behaviour { }
+    public sealed class AudioClip : Object
+    {
+        public delegate void PCMReaderCallback(float[] data);
+        public delegate void PCMSetPositionCallback(int position);
+        public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream) { return new AudioClip(); }
+        public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream, PCMReaderCallback pcmreadercallback) { return new AudioClip(); }
+        public bool SetData(float[] data, int offsetSamples) { return true; }
+        public bool GetData(float[] data, int offsetSamples) { return true; }
+        public int samples { get { return 0; } }
+        public int frequency { get { return 0; } }
+        public int channels { get { return 0; } }
+        public float length { get { return 0; } }
+    }
+    public sealed class AudioSource : AudioBehaviour
+    {
+        public AudioClip clip { get; set; }
+        public bool loop { get; set; }
+        public bool playOnAwake { get; set; }
+        public int timeSamples { get; set; }
+        public float time { get; set; }
+        public float volume { get; set; }
+        public float spatialBlend { get; set; }
+        public bool isPlaying { get { return false; } }
+        public void Play() { }
+        public void Play(ulong delay) { }
+        public void PlayScheduled(double time) { }
+        public void Pause() { }
+        public void UnPause() { }
+        public void Stop() { }
+    }
+    public sealed class AudioSettings
+    {
+        public static double dspTime { get { return 0; } }
+        public static int outputSampleRate { get { return 48000; } }
+        public static void GetDSPBufferSize(out int bufferLength, out int numBuffers) { bufferLength = 1024; numBuffers = 4; }
+    }
+    public enum RuntimeInitializeLoadType { AfterSceneLoad = 0, BeforeSceneLoad = 1, AfterAssembliesLoaded = 2, BeforeSplashScreen = 3, SubsystemRegistration = 4 }
+    [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+    public class RuntimeInitializeOnLoadMethodAttribute : Attribute
+    {
+        public RuntimeInitializeOnLoadMethodAttribute() { }
+        public RuntimeInitializeOnLoadMethodAttribute(RuntimeInitializeLoadType loadType) { }
+    }
+    [AttributeUsage(AttributeTargets.Class)]
+    public class DefaultExecutionOrder : Attribute
+    {
+        public DefaultExecutionOrder(int order) { }
+        public int order { get { return 0; } }
+    }
+    public sealed class HideInInspector : Attribute { }
     public class Behaviour : Component
     {
         public bool enabled { get; set; }
@@ -31,7 +147,11 @@ namespace UnityEngine
         public string GetBlendShapeName(int shapeIndex) { return null; }
         public int GetBlendShapeIndex(string blendShapeName) { return -1; }
     }
-    public class Renderer : Component { }
+    public class Renderer : Component
+    {
+        public Material material { get; set; }
+        public Material sharedMaterial { get; set; }
+    }
     public class SkinnedMeshRenderer : Renderer
     {
         public Mesh sharedMesh { get; set; }
@@ -89,6 +209,12 @@ namespace UnityEngine
     public sealed class GUIStyle { }
 }
 
+namespace UnityEngine.Scripting
+{
+    [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Struct | AttributeTargets.Enum | AttributeTargets.Constructor | AttributeTargets.Method | AttributeTargets.Property | AttributeTargets.Field | AttributeTargets.Event | AttributeTargets.Interface | AttributeTargets.Delegate, Inherited = false)]
+    public class PreserveAttribute : Attribute { }
+}
+
 namespace UnityEngine.Events
 {
     public class UnityEvent
@@ -126,12 +252,69 @@ namespace UnityEditor
     }
     public static class EditorGUI
     {
-        public class DisabledScope : IDisposable
+        public struct DisabledScope : IDisposable
         {
             public DisabledScope(bool disabled) { }
             public void Dispose() { }
         }
     }
     public static class Undo { public static void RecordObject(Object objectToUndo, string name) { } }
+    [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+    public sealed class MenuItem : Attribute
+    {
+        public MenuItem(string itemName) { }
+        public MenuItem(string itemName, bool isValidateFunction) { }
+        public MenuItem(string itemName, bool isValidateFunction, int priority) { }
+    }
+    public sealed class EditorApplication
+    {
+        public static bool isPlaying { get; set; }
+    }
+    public sealed class AssetDatabase
+    {
+        public static string[] FindAssets(string filter) { return new string[0]; }
+        public static string GUIDToAssetPath(string guid) { return ""; }
+        public static T LoadAssetAtPath<T>(string assetPath) where T : Object { return null; }
+    }
     public static class EditorUtility { public static void SetDirty(Object target) { } }
+}
+
+namespace UnityEditor.AssetImporters
+{
+    using UnityEngine;
+    public abstract class AssetImporter : Object { }
+    public abstract class ScriptedImporter : AssetImporter
+    {
+        public abstract void OnImportAsset(AssetImportContext ctx);
+    }
+    public class AssetImportContext
+    {
+        public string assetPath { get { return ""; } }
+        public void AddObjectToAsset(string identifier, Object obj) { }
+        public void SetMainObject(Object obj) { }
+        public void LogImportError(string msg, Object obj = null) { }
+        public void LogImportWarning(string msg, Object obj = null) { }
+    }
+    [AttributeUsage(AttributeTargets.Class, Inherited = false)]
+    public class ScriptedImporterAttribute : Attribute
+    {
+        public ScriptedImporterAttribute(int version, string ext) { }
+        public ScriptedImporterAttribute(int version, string[] exts) { }
+    }
+}
+
+namespace UnityEngine.SceneManagement
+{
+    public struct Scene { public string name { get { return ""; } } }
+}
+
+namespace UnityEditor.SceneManagement
+{
+    public enum NewSceneSetup { EmptyScene = 0, DefaultGameObjects = 1 }
+    public enum NewSceneMode { Single = 0, Additive = 1 }
+    public sealed class EditorSceneManager
+    {
+        public static UnityEngine.SceneManagement.Scene NewScene(NewSceneSetup setup, NewSceneMode mode = NewSceneMode.Single) { return default(UnityEngine.SceneManagement.Scene); }
+        public static bool SaveCurrentModifiedScenesIfUserWantsTo() { return true; }
+    }
 }

@@ -22,7 +22,7 @@ namespace Text2Lips.Core
 
     /// <summary>Tuning of <see cref="LipSyncPlayer"/>; the defaults suit 80 fps frames on a local server.</summary>
     [Serializable]
-    public sealed class PlayerSettings
+    public sealed class LipPlaybackSettings
     {
         /// <summary>Speech (s) to receive before the clock starts; absorbs network jitter.</summary>
         public double PrebufferSeconds = 0.1;
@@ -45,7 +45,7 @@ namespace Text2Lips.Core
     {
         readonly FrameBuffer _buffer;
         readonly PlaybackClock _clock;
-        readonly PlayerSettings _settings;
+        readonly LipPlaybackSettings _settings;
         readonly float[] _target;
         readonly float[] _output;
         readonly float[] _neutral;
@@ -54,15 +54,18 @@ namespace Text2Lips.Core
         bool _stopped; // Stop() was called; the next Tick reports Finished
 
         /// <summary>Creates an idle player for frames of <paramref name="weightCount"/> weights.</summary>
-        public LipSyncPlayer(int weightCount, PlayerSettings settings = null)
+        public LipSyncPlayer(int weightCount, LipPlaybackSettings settings = null)
         {
-            _settings = settings ?? new PlayerSettings();
+            _settings = settings ?? new LipPlaybackSettings();
             _buffer = new FrameBuffer(weightCount);
             _clock = new PlaybackClock(_settings.PrebufferSeconds);
             _target = new float[weightCount];
             _output = new float[weightCount];
             _neutral = new float[weightCount];
         }
+
+        /// <summary>Speech (s) received before a render-time clock starts (<see cref="LipPlaybackSettings.PrebufferSeconds"/>).</summary>
+        public double PrebufferSeconds { get { return _settings.PrebufferSeconds; } }
 
         /// <summary>Weights per frame.</summary>
         public int WeightCount { get { return _buffer.WeightCount; } }
@@ -121,6 +124,21 @@ namespace Text2Lips.Core
         /// </summary>
         public PlayerEvents Tick(double dt, float[] output)
         {
+            return Step(dt, double.NaN, false, output);
+        }
+
+        /// <summary>
+        /// Like <see cref="Tick"/>, but the playhead is set to <paramref name="time"/> by an outside
+        /// clock (the audio, <see cref="AudioSyncClock"/>) instead of summing render steps; NaN
+        /// keeps it waiting (the audio has not started). <paramref name="dt"/> still drives the smoothing.
+        /// </summary>
+        public PlayerEvents TickAt(double time, double dt, float[] output)
+        {
+            return Step(dt, time, true, output);
+        }
+
+        PlayerEvents Step(double dt, double time, bool external, float[] output)
+        {
             if (output == null || output.Length < WeightCount) throw new ArgumentException("output must hold WeightCount weights", "output");
             if (dt < 0 || double.IsNaN(dt)) dt = 0;
             PlayerEvents events = PlayerEvents.None;
@@ -131,7 +149,9 @@ namespace Text2Lips.Core
                 _clock.Finish();
                 before = PlaybackState.Playing; // a stop while buffering reports Finished, not Started
             }
-            PlaybackState now = _clock.Advance(dt, _buffer.NewestTime, EndTime());
+            PlaybackState now = external
+                ? _clock.AdvanceTo(time, EndTime())
+                : _clock.Advance(dt, _buffer.NewestTime, EndTime());
             if (before == PlaybackState.Buffering && now != PlaybackState.Buffering) events |= PlayerEvents.Started;
             if (now == PlaybackState.Finished && before != PlaybackState.Finished) events |= PlayerEvents.Finished;
 

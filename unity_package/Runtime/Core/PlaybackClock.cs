@@ -66,6 +66,20 @@ namespace Text2Lips.Core
             if (State != PlaybackState.Idle) State = PlaybackState.Finished;
         }
 
+        /// <summary>Sets the clock from an outside time source (the audio), instead of render steps.</summary>
+        /// <param name="time">Utterance time at the audible position (s); NaN while the audio has not started.</param>
+        /// <param name="endTime">Time of the utterance's final frame once known; NaN while unknown.</param>
+        /// <returns>The state after the step.</returns>
+        public PlaybackState AdvanceTo(double time, double endTime)
+        {
+            if (State != PlaybackState.Buffering && State != PlaybackState.Playing) return State;
+            if (double.IsNaN(time)) return State;
+            State = PlaybackState.Playing;
+            Time = Math.Max(0, time);
+            if (!double.IsNaN(endTime) && Time >= endTime - Epsilon) State = PlaybackState.Finished;
+            return State;
+        }
+
         /// <summary>Advances the clock by one render step.</summary>
         /// <param name="dt">Render time elapsed since the previous call (s).</param>
         /// <param name="newestFrameTime">Time of the latest received frame; NaN when none.</param>

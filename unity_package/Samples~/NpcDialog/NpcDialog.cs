@@ -20,6 +20,8 @@ namespace Text2Lips.Samples
             "If you need supplies, the market opens at dawn.",
             "Safe journeys!",
         };
+        [Tooltip("Optional baked-clip ids, one per line: a line whose id has a clip in the avatar's Baked Clips plays it with no sidecar.")]
+        [SerializeField] string[] lineIds = new string[0];
         [Tooltip("Silence between lines (s).")]
         [SerializeField, Min(0f)] float pauseSeconds = 0.6f;
         [SerializeField] bool loop = false;
@@ -38,16 +40,26 @@ namespace Text2Lips.Samples
                 yield break;
             }
             avatar.onError.AddListener(message => Debug.LogWarning("NPC line failed: " + message, this));
+            if (lines == null || lines.Length == 0)
+            {
+                // A loop over no lines never yields: it would freeze the Editor.
+                Debug.LogWarning("NpcDialog has no lines to say.", this);
+                yield break;
+            }
             do
             {
-                foreach (string line in lines)
+                for (int i = 0; i < lines.Length; i++)
                 {
+                    string line = lines[i];
                     Debug.Log("NPC: " + line, this);
-                    avatar.Speak(line);
+                    if (lineIds != null && i < lineIds.Length && !string.IsNullOrEmpty(lineIds[i]))
+                        avatar.SpeakLine(lineIds[i], line); // the baked clip if there is one, else the sidecar
+                    else avatar.Speak(line);
                     // IsSpeaking turns true inside Speak and false once onFinished has fired.
                     yield return new WaitWhile(() => avatar.IsSpeaking);
                     yield return new WaitForSeconds(pauseSeconds);
                 }
+                yield return null; // at least one frame per pass, whatever the lines do
             } while (loop && isActiveAndEnabled);
         }
     }

@@ -48,10 +48,10 @@ namespace Text2Lips.Tests
             Assert.AreEqual(-1, BlendShapeNames.FindBest(mesh, new[] { "mouthClose" }));
         }
 
-        static Dictionary<string, string> Bound(IList<string> mesh, BlendShapePreset preset)
+        static Dictionary<string, string> Bound(IList<string> mesh, MouthRigPreset preset)
         {
             var d = new Dictionary<string, string>();
-            foreach (BlendShapeBinding b in BlendShapeNames.AutoMatch(mesh, BlendShapePresets.Get(preset)))
+            foreach (BlendShapeBinding b in BlendShapeNames.AutoMatch(mesh, MouthRigPresets.Get(preset)))
             {
                 Assert.AreEqual(100f, b.Scale);
                 d.Add(b.Source, b.Target);
@@ -63,28 +63,28 @@ namespace Text2Lips.Tests
         public void AutoMatchesAnARKitMesh()
         {
             var mesh = new List<string> { "eyeBlink_L", "blendShape1.jawOpen", "mouthSmile_L", "MouthSmileRight", "mouthLeft", "mouthSmileLeft_old2" };
-            Dictionary<string, string> d = Bound(mesh, BlendShapePreset.ARKit);
+            Dictionary<string, string> d = Bound(mesh, MouthRigPreset.ARKit);
             Assert.AreEqual("blendShape1.jawOpen", d["jawOpen"]);
             Assert.AreEqual("mouthSmile_L", d["mouthSmileLeft"]);
             Assert.AreEqual("MouthSmileRight", d["mouthSmileRight"]);
             Assert.AreEqual("mouthLeft", d["mouthLeft"]);
             Assert.AreEqual(4, d.Count);
-            Assert.AreEqual(18, BlendShapePresets.Get(BlendShapePreset.ARKit).Count);
+            Assert.AreEqual(18, MouthRigPresets.Get(MouthRigPreset.ARKit).Count);
         }
 
         [Test]
         public void AutoMatchesReadyPlayerMeAndVRChatVisemes()
         {
             var rpm = new List<string>();
-            foreach (string v in BlendShapePresets.Visemes) rpm.Add("viseme_" + v);
+            foreach (string v in MouthRigPresets.Visemes) rpm.Add("viseme_" + v);
             rpm.Add("mouthSmile");
-            Dictionary<string, string> d = Bound(rpm, BlendShapePreset.ReadyPlayerMe);
+            Dictionary<string, string> d = Bound(rpm, MouthRigPreset.ReadyPlayerMe);
             Assert.AreEqual(15, d.Count);
             Assert.AreEqual("viseme_PP", d["viseme_PP"]);
             Assert.AreEqual("viseme_E", d["viseme_E"]);
 
             var vrc = new List<string> { "vrc.v_sil", "vrc.v_aa", "vrc.v_e", "vrc.v_oh", "Blink" };
-            d = Bound(vrc, BlendShapePreset.ReadyPlayerMe);
+            d = Bound(vrc, MouthRigPreset.ReadyPlayerMe);
             Assert.AreEqual("vrc.v_aa", d["viseme_aa"]);
             Assert.AreEqual("vrc.v_e", d["viseme_E"]);
             Assert.AreEqual(4, d.Count);
@@ -94,13 +94,13 @@ namespace Text2Lips.Tests
         public void AutoMatchesVRoidVowels()
         {
             var mesh = new List<string> { "Fcl_ALL_Neutral", "Fcl_EYE_Close", "Fcl_MTH_A", "Fcl_MTH_I", "Fcl_MTH_U", "Fcl_MTH_E", "Fcl_MTH_O" };
-            Dictionary<string, string> d = Bound(mesh, BlendShapePreset.VRM);
+            Dictionary<string, string> d = Bound(mesh, MouthRigPreset.VRM);
             Assert.AreEqual("Fcl_MTH_A", d["viseme_aa"]);
             Assert.AreEqual("Fcl_MTH_I", d["viseme_ih"]);
             Assert.AreEqual("Fcl_MTH_U", d["viseme_ou"]);
             Assert.AreEqual("Fcl_MTH_E", d["viseme_E"]);
             Assert.AreEqual("Fcl_MTH_O", d["viseme_oh"]);
-            d = Bound(new List<string> { "aa", "ih", "ou", "ee", "oh" }, BlendShapePreset.VRM);
+            d = Bound(new List<string> { "aa", "ih", "ou", "ee", "oh" }, MouthRigPreset.VRM);
             Assert.AreEqual("ee", d["viseme_E"]);
         }
 

@@ -38,10 +38,10 @@ namespace Text2Lips.Tests
             return (float)(Curve(lo, channel) + (Curve(hi, channel) - Curve(lo, channel)) * u);
         }
 
-        static PlayerSettings Raw(double prebuffer = 0)
+        static LipPlaybackSettings Raw(double prebuffer = 0)
         {
             // No smoothing: the output is exactly the interpolated frames.
-            return new PlayerSettings { PrebufferSeconds = prebuffer, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
+            return new LipPlaybackSettings { PrebufferSeconds = prebuffer, SmoothingSeconds = 0, UnderrunHoldSeconds = 0.1, NeutralEaseSeconds = 0.05 };
         }
 
         static void PushAll(LipSyncPlayer p, IEnumerable<int> order)
@@ -303,7 +303,7 @@ namespace Text2Lips.Tests
             var results = new List<float>();
             foreach (double rate in new[] { 30.0, 60.0, 240.0 })
             {
-                var p = new LipSyncPlayer(1, new PlayerSettings { PrebufferSeconds = 0, SmoothingSeconds = 0.05 });
+                var p = new LipSyncPlayer(1, new LipPlaybackSettings { PrebufferSeconds = 0, SmoothingSeconds = 0.05 });
                 p.Begin();
                 for (int i = 0; i < 200; i++) p.Push(i, i / FrameRate, new[] { 1f }, false); // a step from 0 to 1
                 var o = new float[1];

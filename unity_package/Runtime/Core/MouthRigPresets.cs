@@ -5,7 +5,7 @@ using System.Collections.Generic;
 namespace Text2Lips.Core
 {
     /// <summary>Avatar conventions with a ready-made mapping.</summary>
-    public enum BlendShapePreset
+    public enum MouthRigPreset
     {
         /// <summary>Apple ARKit's 52 face shapes (we drive the 18 mouth ones): jawOpen, mouthSmileLeft, ...</summary>
         ARKit = 0,
@@ -58,7 +58,7 @@ namespace Text2Lips.Core
     }
 
     /// <summary>The preset tables.</summary>
-    public static class BlendShapePresets
+    public static class MouthRigPresets
     {
         /// <summary>ARKit mouth shapes, in the order the server sends them.</summary>
         public static readonly string[] ARKitMouth =
@@ -76,16 +76,16 @@ namespace Text2Lips.Core
         };
 
         /// <summary>The entries of a preset.</summary>
-        public static IList<PresetEntry> Get(BlendShapePreset preset)
+        public static IList<PresetEntry> Get(MouthRigPreset preset)
         {
             var list = new List<PresetEntry>();
             switch (preset)
             {
-                case BlendShapePreset.ARKit:
+                case MouthRigPreset.ARKit:
                     // "mouthSmile_L", "MouthSmileLeft", "blendShape1.mouthSmileLeft" all match by words.
                     foreach (string n in ARKitMouth) list.Add(new PresetEntry(n, 100f, n));
                     break;
-                case BlendShapePreset.VRM:
+                case MouthRigPreset.VRM:
                     // VRoid meshes name vowels Fcl_MTH_A..O; VRM 1.0 expressions are aa ih ou ee oh;
                     // VRM 0.x blend-shape clips are A I U E O.
                     list.Add(new PresetEntry("viseme_aa", 100f, "Fcl_MTH_A", "MTH_A", "aa", "A"));
@@ -94,7 +94,7 @@ namespace Text2Lips.Core
                     list.Add(new PresetEntry("viseme_E", 100f, "Fcl_MTH_E", "MTH_E", "ee", "E"));
                     list.Add(new PresetEntry("viseme_oh", 100f, "Fcl_MTH_O", "MTH_O", "oh", "O"));
                     break;
-                case BlendShapePreset.ReadyPlayerMe:
+                case MouthRigPreset.ReadyPlayerMe:
                     // VRChat avatars call the same shapes vrc.v_aa, ...: "v_aa" matches them as a suffix.
                     foreach (string v in Visemes) list.Add(new PresetEntry("viseme_" + v, 100f, "viseme_" + v, "v_" + v));
                     break;

@@ -13,7 +13,8 @@ namespace Text2Lips
     /// <summary>
     /// A thin client for the <c>text2lips.v1.LipSync</c> service. Unity has no HTTP/2 of its own,
     /// so the channel runs on Cysharp's YetAnotherHttpHandler with <c>Http2Only</c> (h2c, no TLS:
-    /// the sidecar listens on loopback). One client per address; share it between avatars.
+    /// the sidecar listens on loopback), with HTTP/2 keep-alive pings so a dead connection is
+    /// noticed while idle. Avatars share one client per address through <see cref="LipSyncRemotes"/>.
     /// </summary>
     /// <remarks>
     /// No <c>grpc_csharp_plugin</c> output is shipped: the two RPCs we use are declared here with
@@ -42,15 +43,26 @@ namespace Text2Lips
 
         readonly GrpcChannel _channel;
         readonly CallInvoker _invoker;
+        readonly string _token;
 
         /// <summary>Opens a channel (lazily: nothing connects until the first call).</summary>
         /// <param name="address">The sidecar, e.g. <see cref="DefaultAddress"/>.</param>
-        public LipSyncClient(string address = DefaultAddress)
+        /// <param name="bearerToken">Sent as <c>authorization: Bearer &lt;token&gt;</c> when the sidecar
+        /// runs with <c>--token</c>; null or empty: none.</param>
+        public LipSyncClient(string address = DefaultAddress, string bearerToken = null)
         {
             Address = string.IsNullOrEmpty(address) ? DefaultAddress : address;
+            _token = string.IsNullOrEmpty(bearerToken) ? null : bearerToken;
             _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
             {
-                HttpHandler = new YetAnotherHttpHandler { Http2Only = true },
+                HttpHandler = new YetAnotherHttpHandler
+                {
+                    Http2Only = true,
+                    // Pings find a sidecar that died without closing the connection.
+                    Http2KeepAliveInterval = TimeSpan.FromSeconds(15),
+                    Http2KeepAliveTimeout = TimeSpan.FromSeconds(10),
+                    Http2KeepAliveWhileIdle = true,
+                },
                 DisposeHttpClient = true,
             });
             _invoker = _channel.CreateCallInvoker();
@@ -59,17 +71,23 @@ namespace Text2Lips
         /// <summary>The sidecar's address.</summary>
         public string Address { get; private set; }
 
-        /// <summary>Starts a Speak call; read frames with <c>ResponseStream.MoveNext</c> until it ends.
-        /// Dispose the call (or cancel the token) to abandon the utterance.</summary>
-        public AsyncServerStreamingCall<LipFrame> Speak(SpeakRequest request, CancellationToken cancellationToken)
+        Metadata Headers()
         {
-            return _invoker.AsyncServerStreamingCall(SpeakMethod, null, new CallOptions(cancellationToken: cancellationToken), request);
+            return _token == null ? null : new Metadata { { "authorization", "Bearer " + _token } };
+        }
+
+        /// <summary>Starts a Speak call that must end by <paramref name="deadline"/> (UTC); read frames
+        /// with <c>ResponseStream.MoveNext</c>. Dispose the call (or cancel the token) to abandon it.</summary>
+        public AsyncServerStreamingCall<LipFrame> Speak(SpeakRequest request, DateTime deadline, CancellationToken cancellationToken)
+        {
+            var options = new CallOptions(Headers(), deadline, cancellationToken);
+            return _invoker.AsyncServerStreamingCall(SpeakMethod, null, options, request);
         }
 
         /// <summary>Asks what the server serves: blend-shape names, frame rates, speakers.</summary>
         public async Task<ModelInfo> GetModelInfoAsync(CancellationToken cancellationToken, double timeoutSeconds = 5)
         {
-            var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(timeoutSeconds), cancellationToken: cancellationToken);
+            var options = new CallOptions(Headers(), DateTime.UtcNow.AddSeconds(timeoutSeconds), cancellationToken);
             using (AsyncUnaryCall<ModelInfo> call = _invoker.AsyncUnaryCall(GetModelInfoMethod, null, options, new GetModelInfoRequest()))
             {
                 return await call.ResponseAsync;
