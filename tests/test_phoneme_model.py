@@ -100,7 +100,12 @@ def test_a_model_that_holds_still_is_caught_and_a_trained_one_is_not(data_dir):
     assert any("velocity_ratio" in f for f in articulation_failures(articulation_summary(rows)))
 
     settings = TrainSettings(preset="tiny", steps=150, batch_size=8, crop_frames=160, lr=5e-3)
+    threads = torch.get_num_threads()
     model = train(clips, settings)
+    # Training's process-wide settings do not outlive it: denormals are numbers again (a test
+    # later in the same process draws subnormal floats) and the thread count is restored.
+    assert np.float64(5e-324) * np.float64(1.0) > 0
+    assert torch.get_num_threads() == threads
     summary = articulation_summary(articulation_rows(in_memory_synthesizer(model), clips,
                                                      timing="true"))
     assert articulation_failures(summary) == [], summary

@@ -4,7 +4,8 @@ schedule, loop, in that order. Losses: L1 on the displacement, L1 on its frame-t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -163,6 +164,21 @@ def _batch(
     )
 
 
+@contextmanager
+def _process_settings(threads: int) -> Iterator[None]:
+    """torch's process-wide CPU settings for the loop, restored afterwards: `threads`, and flushed
+    denormals (tiny weights otherwise turn into slow denormal arithmetic). Left set, flushing
+    would change float behaviour for everything else in the process."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(before)
+
+
 def train(
     clips: Sequence[Clip],
     settings: TrainSettings = TrainSettings(),
@@ -173,25 +189,24 @@ def train(
     s = settings
     if s.preset not in PRESETS:
         raise Text2LipsError(f"unknown preset {s.preset!r}; choose one of {', '.join(PRESETS)}")
-    torch.set_num_threads(s.threads)
-    torch.set_flush_denormal(True)  # tiny weights otherwise turn into slow denormal arithmetic
-    torch.manual_seed(s.seed)
-    rng = np.random.default_rng(s.seed)
-    data, lead = prepare(clips, s.align)
-    model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
-    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
-    model.train()
-    for step in range(s.steps):
-        ids, cont, tgt, mask = _batch(data, rng, s)
-        terms = losses(model(ids, cont), tgt, mask, s)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if progress is not None and (step % 100 == 0 or step == s.steps - 1):
-            progress(step, {k: float(v) for k, v in terms.items()})
+    with _process_settings(s.threads):
+        torch.manual_seed(s.seed)
+        rng = np.random.default_rng(s.seed)
+        data, lead = prepare(clips, s.align)
+        model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
+        opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
+        model.train()
+        for step in range(s.steps):
+            ids, cont, tgt, mask = _batch(data, rng, s)
+            terms = losses(model(ids, cont), tgt, mask, s)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if progress is not None and (step % 100 == 0 or step == s.steps - 1):
+                progress(step, {k: float(v) for k, v in terms.items()})
     return model.eval()
 
 
