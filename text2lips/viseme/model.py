@@ -15,13 +15,11 @@ import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
-from text2lips.text import normalize
 from text2lips.text.phonemes import (
     PAUSE,
     PhonemeTiming,
     Utterance,
     phoneme_timings,
-    split_words,
 )
 
 if TYPE_CHECKING:
@@ -120,57 +118,11 @@ def _blend_weights(
 
 
 def align_clip(clip: Clip) -> list[PhonemeTiming]:
-    """espeak-ng phonemes stretched inside the clip's real word timings, pauses filling the
-    gaps, covering 0 .. clip.duration_s; word_index points into clip.words."""
-    if not clip.words:
-        raise Text2LipsError(f"{clip.clip_id}: no word timings to align phonemes to")
-    spoken = [normalize(w.word) for w in clip.words]
-    # One espeak call for the whole clip keeps cross-word context (reduced "the", linking).
-    utt = phoneme_timings(" ".join(s for s in spoken if s))
-    owner: list[int] = []  # espeak word index -> clip word index
-    for i, s in enumerate(spoken):
-        owner.extend([i] * len(split_words(s)))
-    per_word: list[list[PhonemeTiming]] = [[] for _ in clip.words]
-    if len(owner) == len(utt.words):
-        for p in utt.phonemes:
-            if p.word_index >= 0:
-                per_word[owner[p.word_index]].append(p)
-    else:  # tokenisation disagreed: say each word alone
-        for i, s in enumerate(spoken):
-            if s:
-                per_word[i] = [p for p in phoneme_timings(s).phonemes if p.word_index >= 0]
+    """The clip's phonemes at its real word timings (text2lips.data.timing.clip_timeline),
+    covering 0 .. clip.duration_s; word_index points into clip.words."""
+    from text2lips.data.timing import clip_timeline
 
-    # espeak says some phrases as one word ("so much"): the phrase's phonemes come with its
-    # first word, and span the words that got none.
-    groups: list[tuple[int, int]] = []  # (first word, last word) sharing one phoneme run
-    for i, phones in enumerate(per_word):
-        if not phones and spoken[i] and groups and per_word[groups[-1][0]]:
-            groups[-1] = (groups[-1][0], i)
-        else:
-            groups.append((i, i))
-
-    out: list[PhonemeTiming] = []
-    cursor = 0.0
-    for first, last in groups:
-        phones = per_word[first]
-        start = max(clip.words[first].start_s, cursor)
-        end = max(clip.words[last].end_s, start)
-        if start > cursor:
-            out.append(PhonemeTiming(PAUSE, cursor, start, -1))
-        if not phones:  # nothing to say (a noise mark): the lips rest
-            out.append(PhonemeTiming(PAUSE, start, end, -1))
-        else:
-            lengths = np.array([p.end_s - p.start_s for p in phones])
-            edges = np.concatenate([[0.0], np.cumsum(lengths)]) / max(lengths.sum(), 1e-9)
-            edges = start + edges * (end - start)
-            out.extend(
-                PhonemeTiming(p.phoneme, float(a), float(b), first)
-                for p, a, b in zip(phones, edges[:-1], edges[1:], strict=True)
-            )
-        cursor = end
-    if clip.duration_s > cursor:
-        out.append(PhonemeTiming(PAUSE, cursor, clip.duration_s, -1))
-    return out
+    return list(clip_timeline(clip).phonemes)
 
 
 class _Fitter:
