@@ -58,7 +58,8 @@ class Profile:
     """Built at run time from the number of cores `all cores` means."""
     criteria: tuple[Criterion, ...]
     kind: str = "synth"
-    """`synth` (in-process Synthesizer) or `grpc` (through the sidecar)."""
+    """`synth` (in-process Synthesizer), `grpc` (through the sidecar) or `phoneme` (the
+    phoneme-timed model, benchmarks.phoneme)."""
 
 
 RTF_LIMIT = 0.5
@@ -120,10 +121,20 @@ PROFILES: dict[str, Profile] = {
         ),
         kind="grpc",
     ),
+    "phoneme": Profile(
+        "phoneme",
+        "the phoneme-timed model on one CPU thread, espeak-ng timing cost beside it",
+        lambda cores: [],
+        (
+            Criterion("ttff_p50_ms", 10.0, "first frame <= 10 ms after the timeline is known"),
+            Criterion("rtf", 0.01, "RTF <= 0.01 on one thread: 100 utterances per core"),
+        ),
+        kind="phoneme",
+    ),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
-    "default": ("edge", "cpu-server", "grpc"),
-    "all": ("edge", "cpu-server", "gpu", "grpc"),
+    "default": ("edge", "cpu-server", "grpc", "phoneme"),
+    "all": ("edge", "cpu-server", "gpu", "grpc", "phoneme"),
 }
 
 
@@ -450,6 +461,11 @@ def run_profile(name: str, ctx: Context) -> dict:
 
         variants.append(run_grpc(profile, ctx))
         ctx.variants_left -= 1
+    elif profile.kind == "phoneme":
+        from benchmarks.phoneme import run_phoneme
+
+        variants.append(run_phoneme(profile, ctx))
+        ctx.variants_left -= 1
     else:
         for v in profile.variants(ctx.cores):
             variants.append(run_isolated(v, name, ctx))
@@ -474,4 +490,7 @@ def run_profile(name: str, ctx: Context) -> dict:
 
 def count_variants(names: list[str], cores: int) -> int:
     """Variants a run will try (skipped ones included: they cost nothing, so this errs safe)."""
-    return sum(1 if PROFILES[n].kind == "grpc" else len(PROFILES[n].variants(cores)) for n in names)
+    return sum(
+        1 if PROFILES[n].kind in ("grpc", "phoneme") else len(PROFILES[n].variants(cores))
+        for n in names
+    )

@@ -100,6 +100,7 @@ def markdown(doc: dict) -> str:
         "|" + "---|" * 13,
     ]
     grpc_rows: list[str] = []
+    timing_notes: list[str] = []
     random_used = False
     for prof in doc["profiles"].values():
         for v in prof["variants"]:
@@ -129,6 +130,14 @@ def markdown(doc: dict) -> str:
                 f"{_ratio(ra.get('ttff'))} | {_ratio(ra.get('ms_per_step'))} | "
                 f"{_ratio(ra.get('rtf'))} | {v['verdict']['verdict']} |"
             )
+            src = fig.get("timing_source_espeak_ms")
+            if src:
+                timing_notes.append(
+                    f"{v['label']}: the timing source (espeak-ng) takes p50 "
+                    f"{_f(src.get('p50'), '.1f')} / p95 {_f(src.get('p95'), '.1f')} ms per "
+                    f"sentence; first frame from text p50 "
+                    f"{_f(fig['ttff_from_text_ms'].get('p50'), '.1f')} ms."
+                )
             rt = fig.get("realtime")
             if rt:
                 grpc_rows.append(
@@ -138,6 +147,8 @@ def markdown(doc: dict) -> str:
                     f"{_f(rt['ttff_ms'].get('p50'), '.1f')} |"
                 )
     out = ["\n".join(lines)]
+    if timing_notes:
+        out.append("\n".join(timing_notes))
     if grpc_rows:
         out.append(
             "\n".join(

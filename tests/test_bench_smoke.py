@@ -77,7 +77,7 @@ def test_document_says_where_and_how(run: dict) -> None:
         "load_average_end",
     ):
         assert key in doc["machine"], key
-    assert set(doc["profiles"]) == {"edge", "cpu-server", "gpu", "grpc"}
+    assert set(doc["profiles"]) == {"edge", "cpu-server", "gpu", "grpc", "phoneme"}
     assert run["json"].with_suffix(".png").is_file()
 
 
@@ -180,3 +180,18 @@ def test_jitter_figures_of_a_steady_stream(monkeypatch: pytest.MonkeyPatch) -> N
     assert fig["jitter_max_ms"] == pytest.approx(4.0)
     assert fig["lateness_max_ms"] == pytest.approx(4.0)
     assert fig["interval_ms_mean"] == pytest.approx(12.5)
+
+
+def test_phoneme_profile_reports_speed_and_the_timing_source(run: dict) -> None:
+    prof = run["doc"]["profiles"]["phoneme"]
+    (v,) = prof["variants"]
+    assert v["status"] == "ok", v.get("reason")
+    assert v["threads_used"] == 1 and v["model"]["random_weights"] is True
+    fig = v["figures"]
+    for key in ("ttff_ms", "ttff_from_text_ms", "timing_source_espeak_ms"):
+        assert {"p50", "p95", "max"} <= set(fig[key]), key
+    # from text = espeak-ng's timing + the model's first chunk
+    assert fig["ttff_from_text_ms"]["p50"] >= fig["ttff_ms"]["p50"]
+    assert fig["rtf"] > 0 and fig["batch"]["streams"] >= 1
+    assert [c["figure"] for c in v["verdict"]["checks"]] == ["ttff_p50_ms", "rtf"]
+    assert "| phoneme | phoneme 1 thread |" in run["stdout"]

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="true: timed models render on the clips' real word timings")
     parser.add_argument("--clips", type=int, default=4, help="how many clips (the first N)")
     parser.add_argument("--first", type=int, default=0, help="index of the first clip")
+    parser.add_argument("--clip", action="append", default=None, metavar="ID",
+                        help="plot this clip (e.g. lrs3/pretrain/0FkuRwU8HFc/00004; repeatable) "
+                        "instead of --first/--clips, e.g. a cross-validation fold's held-out clips")
     parser.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
 
 
@@ -38,7 +41,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.timing == "true" and args.split != "pretrain":
         raise Text2LipsError("--timing true needs word timings: use --split pretrain")
-    clips = load_clips(args.data, "lrs3", args.split)[args.first : args.first + args.clips]
+    clips = load_clips(args.data, "lrs3", args.split)
+    if args.clip:
+        by_id = {c.clip_id: c for c in clips}
+        missing = [i for i in args.clip if i not in by_id]
+        if missing:
+            raise Text2LipsError(f"--clip {missing[0]}: not a clip of the {args.split} split "
+                                 f"(e.g. {clips[0].clip_id})")
+        clips = [by_id[i] for i in args.clip]
+    else:
+        clips = clips[args.first : args.first + args.clips]
+    if not clips:
+        raise Text2LipsError("no clips to plot")
     zero = np.zeros(FRAME_DIM, np.float32)
     fig, axes = plt.subplots(len(clips), 1, figsize=(11, 2.3 * len(clips)), squeeze=False)
     for ax, c in zip(axes[:, 0], clips, strict=True):
