@@ -19,7 +19,7 @@ ARGS   ?=
 help:
 	@echo "make run      start the sidecar on 127.0.0.1:50051 with models/default"
 	@echo "make test     run the test suite (sets everything up first)"
-	@echo "make bench    measure speed (PROFILE=default|edge|cpu-server|grpc|gpu)"
+	@echo "make bench    measure speed (PROFILE=default|edge|cpu-server|grpc|gpu|phoneme)"
 	@echo "make setup    create $(VENV) and generate code;  make proto  regenerate wire code"
 	@echo "make lint     ruff"
 

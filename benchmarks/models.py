@@ -3,6 +3,7 @@ stand-ins of the same size (same speed; the decode length is fixed, not up to th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,10 @@ _SIZE_FIELDS = (
     "postnet",
 )
 # Shipped directories that may hold each size, in order of preference.
-_SHIPPED = {"paper": ("models/default", "models/paper"), "edge": ("models/edge", "models/default")}
+_SHIPPED = {
+    "paper": ("models/tacotron", "models/paper"),
+    "edge": ("models/edge", "models/tacotron"),
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def resolve_default(cache_dir: Path = DEFAULT_CACHE, *, tiny: bool = False) -> B
         return resolve("paper", cache_dir, tiny=True)
     path = REPO_ROOT / "models" / "default"
     if (path / "config.json").is_file():
+        kind = json.loads((path / "config.json").read_text())["metadata"].get("kind", "tacotron")
+        if kind != "tacotron":  # e.g. the phoneme-timed model: no Tacotron size to name
+            return BenchModel(kind, path, random_weights=False)
         key = _size_key(read_config(path))
         size = next((n for n in ("paper", "edge") if _size_key(get_config(n)) == key), "custom")
         return BenchModel(size, path, random_weights=False)

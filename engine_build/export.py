@@ -244,8 +244,9 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, opset: int = 17, *, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path,
                         help="model directory (config.json + weights)")
-    parser.add_argument("-o", "--out", required=True, type=Path,
-                        help="output directory (MODEL/onnx is where the onnxruntime backend looks)")
+    parser.add_argument("-o", "--out", type=Path, default=None,
+                        help="output directory (default MODEL/onnx, where the onnxruntime backend "
+                        "looks)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     parser.add_argument("--fp16", action="store_true", help="float16 weights and I/O (GPUs)")
     parser.add_argument("--no-check", action="store_true",
@@ -253,6 +254,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from text2lips.model.files import read_config_doc
+
+    out = args.out if args.out is not None else args.model / "onnx"
+    if read_config_doc(args.model, weights=False).get("metadata", {}).get("kind") == "phoneme":
+        if args.fp16 or args.no_check or args.opset != 17:
+            raise Text2LipsError("a phoneme model exports as one fp32 opset-17 graph, always "
+                                 "checked: drop --fp16, --no-check and --opset")
+        from text2lips.phoneme.onnx import export_onnx as export_phoneme
+
+        path = export_phoneme(args.model, out)
+        print(f"{path}: {path.stat().st_size / 1e6:.1f} MB (fp32, opset 17); checked against "
+              "torch with onnxruntime")
+        return 0
+    args.out = out
     doc = export_onnx(args.model, args.out, args.opset, fp16=args.fp16, check=not args.no_check)
     sizes = ", ".join(f"{g['file']} {g['bytes'] / 1e6:.1f} MB" for g in doc["graphs"].values())
     parity = doc.get("parity")

@@ -12,7 +12,7 @@ import pytest
 
 from text2lips.closure import CLOSED_SHARE, _shares, closures
 
-DEFAULT = Path(__file__).resolve().parents[1] / "models" / "default"
+TACOTRON = Path(__file__).resolve().parents[1] / "models" / "tacotron"
 UNSEEN = ["HELLO WORLD", "PUT THE BOOK BACK ON THE MAP", "MOM PAID BOB"]
 
 
@@ -31,14 +31,14 @@ def test_share_is_the_window_minimum_over_the_utterance_range():
 
 
 def test_neural_check_finds_every_bilabial_letter_in_order():
-    report = closures(DEFAULT, "PUT THE BOOK BACK ON THE MAP")
+    report = closures(TACOTRON, "PUT THE BOOK BACK ON THE MAP")
     assert [c.label[0] for c in report.closures] == ["p", "b", "b", "m", "p"]
     times = [c.time_s for c in report.closures]
     assert times == sorted(times) and times[-1] < report.frames / 80
     assert all(0.0 <= c.share <= 1.0 for c in report.closures)
-    assert closures(DEFAULT, "HELLO WORLD").closures == []
+    assert closures(TACOTRON, "HELLO WORLD").closures == []
     # "ph" is an f: no closure is asked for its p.
-    assert [c.label[0] for c in closures(DEFAULT, "PHONE BOB").closures] == ["b", "b"]
+    assert [c.label[0] for c in closures(TACOTRON, "PHONE BOB").closures] == ["b", "b"]
 
 
 def test_viseme_check_finds_every_bilabial_phoneme():
@@ -64,11 +64,11 @@ def test_cli_prints_one_json_line_per_text_and_exits_1_when_one_stays_open():
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_default_model_closes_the_lips_on_every_bilabial():
+def test_tacotron_closes_the_lips_on_every_bilabial():
     # As served: the network with its fitted bilabial closure rule (tests/test_closure_rule.py
     # checks the network alone closes fewer).
     open_ = {}
     for text in UNSEEN:
-        report = closures(DEFAULT, text)
+        report = closures(TACOTRON, text)
         open_[text] = [(c.label, round(c.share, 2)) for c in report.closures if not c.closed]
     assert not any(open_.values()), f"lips open (closed means share < {CLOSED_SHARE}): {open_}"

@@ -18,7 +18,7 @@ from text2lips.runtime import ModelInfo
 from text2lips.runtime.closure_rule import INNER, ClosureRule, bilabial_mask
 from text2lips.text import text_to_sequence
 
-DEFAULT = Path(__file__).resolve().parents[1] / "models" / "default"
+TACOTRON = Path(__file__).resolve().parents[1] / "models" / "tacotron"
 
 
 def test_mask_marks_p_b_m_but_not_the_p_of_ph():
@@ -54,7 +54,7 @@ def test_rule_round_trips_through_model_metadata_and_bad_ones_are_refused():
 
 
 def test_fit_on_training_pieces_picks_the_smallest_gain_that_closes_like_the_truth(tmp_path):
-    fit = fit_rule(DEFAULT, max_pieces=40)
+    fit = fit_rule(TACOTRON, max_pieces=40)
     assert fit.pieces == 40 and fit.bilabials >= 40
     assert 0.5 < fit.truth_closed <= 1.0  # real speakers do close on p, b, m
     gains = [r["gain"] for r in fit.rows]
@@ -63,28 +63,28 @@ def test_fit_on_training_pieces_picks_the_smallest_gain_that_closes_like_the_tru
     assert fit.gain == (enough[0] if enough else gains[-1])
     assert fit.rows[0]["closed"] < fit.truth_closed  # the network alone closes too rarely
     # The closed shape: inner lips nearer together than the speaker's neutral lips.
-    meta = json.loads((DEFAULT / "config.json").read_text())["metadata"]
+    meta = json.loads((TACOTRON / "config.json").read_text())["metadata"]
     ref = ModelInfo.from_metadata(meta, "default").reference_for(None)
     assert np.isfinite(fit.target).all()
     assert inner_opening(ref + fit.target) < 0.5 * inner_opening(ref)
 
     model = tmp_path / "m"
-    shutil.copytree(DEFAULT, model)
+    shutil.copytree(TACOTRON, model)
     write_rule(model, ClosureRule(fit.gain, fit.target))
     stored = json.loads((model / "config.json").read_text())["metadata"]["closure"]
     assert stored["gain"] == fit.gain and len(stored["target"]) == 60
 
 
-def test_shipped_default_closes_with_its_rule_and_not_without():
+def test_shipped_tacotron_closes_with_its_rule_and_not_without():
     assert (
         ModelInfo.from_metadata(
-            json.loads((DEFAULT / "config.json").read_text())["metadata"], "default"
+            json.loads((TACOTRON / "config.json").read_text())["metadata"], "default"
         ).closure
         is not None
     )
     text = "MOM PAID BOB"
-    with_rule = closures(DEFAULT, text)
-    alone = closures(DEFAULT, text, rule=False)
+    with_rule = closures(TACOTRON, text)
+    alone = closures(TACOTRON, text, rule=False)
     assert [c.time_s for c in with_rule.closures] == [c.time_s for c in alone.closures]
     assert sum(c.closed for c in with_rule.closures) > sum(c.closed for c in alone.closures)
 

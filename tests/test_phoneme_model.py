@@ -3,6 +3,9 @@ loads by its kind on torch and onnxruntime, and a model that holds still is caug
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -78,8 +81,16 @@ def test_missing_graph_names_the_export_command(tmp_path, tiny_dir):
 
     bare = tmp_path / "bare"
     shutil.copytree(tiny_dir, bare, ignore=shutil.ignore_patterns("onnx"))
-    with pytest.raises(Text2LipsError, match="text2lips export --model"):
+    with pytest.raises(Text2LipsError, match="text2lips export --model") as err:
         Synthesizer.load(bare, backend="onnxruntime")
+    # the command it names works: run it, then the same load serves
+    command = str(err.value).split("`")[1].split()
+    assert command[:2] == ["text2lips", "export"]
+    done = subprocess.run([sys.executable, "-m", "text2lips", *command[1:]],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (bare / "onnx" / "phoneme.onnx").is_file()
+    assert len(Synthesizer.load(bare, backend="onnxruntime").synthesize(TEXT)) > 0
 
 
 def test_a_model_that_holds_still_is_caught_and_a_trained_one_is_not(data_dir):

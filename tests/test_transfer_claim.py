@@ -1,6 +1,7 @@
 """The paper's transfer claim as a test we can fail: pretraining makes the free-running lips move.
 
-`models/default` was pretrained on the synthetic viseme corpus, then fine-tuned on the 80 real
+`models/tacotron` (the paper's model, served until the phoneme model replaced it) was
+pretrained on the synthetic viseme corpus, then fine-tuned on the 80 real
 clips; `models/edge-scratch` is its control, the same recipe, seed and budget without the
 pretraining. Both decode the 13 held-out clips from text alone (the network, no closure rule)
 and are compared clip by clip: "clearly higher" means the mean per-clip difference is more
@@ -26,13 +27,13 @@ def pair(data_dir) -> dict[str, dict]:
     clips = load_clips(data_dir, "lrs3", "trainval")
     return {
         name: evaluate(Synthesizer.load(MODELS / name), clips, with_duration=False, rule=False)
-        for name in ("default", "edge-scratch")
+        for name in ("tacotron", "edge-scratch")
     }
 
 
 def clearly_higher(pair: dict[str, dict], key: str) -> tuple[bool, float, float]:
     """(mean difference > 2 standard errors, mean, standard error) of pretrained - scratch."""
-    rows = zip(pair["default"]["per_clip"], pair["edge-scratch"]["per_clip"], strict=True)
+    rows = zip(pair["tacotron"]["per_clip"], pair["edge-scratch"]["per_clip"], strict=True)
     d = np.array([pre[key] - scratch[key] for pre, scratch in rows])
     se = d.std(ddof=1) / np.sqrt(len(d))
     return bool(d.mean() > 2 * se), float(d.mean()), float(se)
@@ -41,8 +42,8 @@ def clearly_higher(pair: dict[str, dict], key: str) -> tuple[bool, float, float]
 def test_the_control_is_the_same_network_and_recipe_without_pretraining():
     from text2lips.model.files import read_config, read_metadata
 
-    assert read_config(MODELS / "default") == read_config(MODELS / "edge-scratch")
-    pre, scratch = (read_metadata(MODELS / n)["settings"] for n in ("default", "edge-scratch"))
+    assert read_config(MODELS / "tacotron") == read_config(MODELS / "edge-scratch")
+    pre, scratch = (read_metadata(MODELS / n)["settings"] for n in ("tacotron", "edge-scratch"))
     assert pre.pop("init") and scratch.pop("init") is None
     assert {k: scratch[k] for k in pre} == pre
     # options added to train after the default was trained, all off in the control
