@@ -14,9 +14,6 @@ from typing import Any
 
 from text2lips import Text2LipsError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-"""Relative model paths resolve against the checkout, so `make run` works from anywhere."""
-
 
 class ConfigError(Text2LipsError):
     """A setting that cannot be used (bad number, missing TLS file, ...)."""
@@ -31,7 +28,8 @@ class ServerConfig:
     port: int = 50051
     """gRPC port; 0 picks a free one (tests)."""
     model: str = "models/default"
-    """Model directory (relative paths resolve against the repository) or `viseme`."""
+    """Model directory, or a model's name looked up in $TEXT2LIPS_MODELS, then the checkout's
+    models/ (`default`, `viseme`; a leading `models/` is ignored)."""
     backend: str = "torch-cpu"
     """Runtime backend, one of text2lips.runtime.BACKENDS."""
     threads: int | None = 1
@@ -79,12 +77,12 @@ class ServerConfig:
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"log_level={self.log_level!r}: use debug, info, warning or error")
 
-    def model_path(self) -> Path | str:
-        """The model directory to load (`viseme` passes through)."""
-        if self.model == "viseme":
-            return self.model
-        p = Path(self.model).expanduser()
-        return p if p.is_absolute() else REPO_ROOT / p
+    def model_path(self) -> Path:
+        """The model directory to load; ModelNotFound (one line: where it looked, how to get
+        a model) when there is none."""
+        from text2lips.runtime.locate import resolve_model
+
+        return resolve_model(self.model)
 
     def replace(self, **changes: Any) -> ServerConfig:
         return dataclasses.replace(self, **changes)
@@ -95,7 +93,8 @@ class ServerConfig:
 _SETTINGS: dict[str, tuple[str, str]] = {
     "host": ("--host", "address to bind (default 127.0.0.1)"),
     "port": ("--port", "gRPC port (default 50051; 0 = any free port)"),
-    "model": ("--model", "model directory, relative to the repository (default models/default)"),
+    "model": ("--model", "model directory or name, looked up in $TEXT2LIPS_MODELS, then the "
+              "checkout's models/ (default models/default)"),
     "backend": ("--backend", "runtime backend (default torch-cpu)"),
     "threads": ("--threads", "backend intra-op threads (default 1)"),
     "token": ("--token", "require 'authorization: Bearer <token>' metadata"),

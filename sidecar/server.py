@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from sidecar.metrics import Metrics
 from sidecar.scheduler import Scheduler, StepGate
 from sidecar.servicer import LipSyncServicer
 from text2lips import __version__
-from text2lips.runtime import Synthesizer, tiny_test_model
+from text2lips.runtime import Synthesizer
 from text2lips.v1 import lipsync_pb2, lipsync_pb2_grpc
 
 SERVICE_NAME = lipsync_pb2.DESCRIPTOR.services_by_name["LipSync"].full_name
@@ -199,36 +198,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config_mod.add_arguments(parser)
 
 
-def load_synthesizer(
-    cfg: ServerConfig, log: Any,
-) -> tuple[Synthesizer, tempfile.TemporaryDirectory | None]:
-    """The configured model; the untrained tiny model when models/default is not there yet."""
-    path = cfg.model_path()
-    default = ServerConfig().model_path()
-    if isinstance(path, Path) and not path.is_dir():
-        if path != default:
-            raise ConfigError(f"--model {cfg.model!r}: no model directory at {path}")
-        tmp = tempfile.TemporaryDirectory(prefix="text2lips-untrained-")
-        model_dir = tiny_test_model(Path(tmp.name) / "untrained-tiny")
-        log.warning(
-            "UNTRAINED MODEL: models/default does not exist yet; serving a tiny random-weight "
-            "model whose lips move meaninglessly (for wiring tests only)",
-            expected=str(path), serving=str(model_dir),
-        )
-        return Synthesizer.load(model_dir, backend=cfg.backend, threads=cfg.threads), tmp
-    return Synthesizer.load(path, backend=cfg.backend, threads=cfg.threads), None
+def load_synthesizer(cfg: ServerConfig) -> Synthesizer:
+    """The configured model; a missing one is an error naming where it was looked for (the
+    server never stands in a model of its own)."""
+    return Synthesizer.load(cfg.model_path(), backend=cfg.backend, threads=cfg.threads)
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_mod.from_args(args)
+    return serve(config_mod.from_args(args))
+
+
+def serve(cfg: ServerConfig) -> int:
+    """Load the model, serve until SIGTERM/SIGINT, then drain (the `text2lips serve` body)."""
     configure(cfg.log_level)
-    log = get_logger()
-    synth, tmp = load_synthesizer(cfg, log)
-    try:
-        return asyncio.run(_serve(cfg, synth))
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
+    return asyncio.run(_serve(cfg, load_synthesizer(cfg)))
 
 
 async def _serve(cfg: ServerConfig, synth: Synthesizer) -> int:

@@ -21,7 +21,7 @@ import grpc
 import numpy as np
 
 from sidecar.config import ServerConfig
-from sidecar.logging import configure, get_logger
+from sidecar.logging import configure
 from sidecar.server import BackgroundServer, load_synthesizer
 from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
@@ -188,8 +188,8 @@ def run_soak(target: str, sequential: int, concurrent: int, max_seconds: float,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m sidecar.soak", description=__doc__.split("\n")[0])
     p.add_argument("--model", default="models/default",
-                   help="model directory for the in-process server (default models/default; "
-                        "the untrained tiny model if it does not exist yet)")
+                   help="model directory or name for the in-process server "
+                        "(default models/default)")
     p.add_argument("--target", help="HOST:PORT of a running server instead of an in-process one")
     p.add_argument("--token", help="bearer token for --target")
     p.add_argument("--sequential", type=int, default=1000)
@@ -208,17 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         # Batch wide enough for every concurrent call; the queue absorbs the rest.
         cfg = ServerConfig(port=0, model=args.model, threads=args.threads,
                            max_batch=max(1, args.concurrent), max_queue=64)
-        synth, tmp = load_synthesizer(cfg, get_logger())
-        try:
-            with BackgroundServer(cfg, synth) as srv:
-                report = run_soak(f"127.0.0.1:{srv.port}", args.sequential, args.concurrent,
-                                  args.max_seconds, None, srv.sidecar.metrics.registry)
-                report["server"] = "in-process (memory figures include the server and model)"
-                report["model"]["dir"] = str(cfg.model_path()) if tmp is None else (
-                    f"UNTRAINED tiny model ({cfg.model_path()} not found)")
-        finally:
-            if tmp is not None:
-                tmp.cleanup()
+        synth = load_synthesizer(cfg)
+        with BackgroundServer(cfg, synth) as srv:
+            report = run_soak(f"127.0.0.1:{srv.port}", args.sequential, args.concurrent,
+                              args.max_seconds, None, srv.sidecar.metrics.registry)
+            report["server"] = "in-process (memory figures include the server and model)"
+            report["model"]["dir"] = str(cfg.model_path())
     if args.json:
         print(json.dumps(report, indent=1))
         return 0

@@ -54,7 +54,8 @@ def test_render_png_and_gif(model, tmp_path, data_dir):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["speak", "hello", "--model", "/nonexistent/model"], "no model checkpoint"),
+        (["speak", "hello", "--model", "/nonexistent/model"],
+         "no model directory at /nonexistent/model;"),
         (["speak", "hello", "--model", "{model}", "-o", "{tmp}/x.txt"], "unknown output format"),
         (["speak", "🙂🙂", "--model", "{model}"], "nothing speakable"),
         (["render", "hi", "--model", "{model}", "-o", "{tmp}/x.bmp"], "use a .png, .gif or .mp4"),

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("text2lips.render", "draw lip frames as a strip, an animation or weight plots"),
     "export": ("engine_build.export", "export encoder and decoder step to ONNX"),
     "build-engine": ("engine_build.tensorrt", "build TensorRT engines from exported ONNX graphs"),
-    "serve": ("sidecar.server", "run the gRPC sidecar"),
+    "serve": ("sidecar.cli", "run the gRPC sidecar"),
 }
 
 

@@ -135,17 +135,20 @@ def neural_closures(
     return ClosureReport(text, info.name, n, _shares(opening, centres))
 
 
-def viseme_closures(text: str, speaker: str | None = None) -> ClosureReport:
+def viseme_closures(
+    text: str, speaker: str | None = None, model: str | Path = "viseme"
+) -> ClosureReport:
     """Render `text` with the viseme baseline and check every p/b/m phoneme."""
+    from text2lips.runtime.locate import resolve_model
     from text2lips.text.phonemes import phoneme_timings
-    from text2lips.viseme.runtime import load_viseme_synthesizer
+    from text2lips.viseme.runtime import load_viseme_dir
 
-    synth = load_viseme_synthesizer()
-    model = synth.model  # type: ignore[attr-defined]
-    track = model.synthesize(text, rate_wpm=synth.rate_wpm, strength=synth.strength)
+    synth = load_viseme_dir(resolve_model(model))
+    visemes = synth.model  # type: ignore[attr-defined]
+    track = visemes.synthesize(text, rate_wpm=synth.rate_wpm, strength=synth.strength)
     reference = synth.info.reference_for(speaker)
     opening = L.inner_opening(L.shape_from_target(track, reference))
-    lead = float(model.coarticulation.lead_s)
+    lead = float(visemes.coarticulation.lead_s)
     centres = []
     for k, p in enumerate(phoneme_timings(text, rate_wpm=synth.rate_wpm).phonemes):
         if p.phoneme.rstrip("#-:;2379'") in BILABIAL_PHONEMES:
@@ -156,8 +159,10 @@ def viseme_closures(text: str, speaker: str | None = None) -> ClosureReport:
 def closures(
     model: str | Path, text: str, speaker: str | None = None, rule: bool = True
 ) -> ClosureReport:
-    if str(model) == "viseme":
-        return viseme_closures(text, speaker)
+    from text2lips.runtime.kinds import kind_of
+
+    if kind_of(model) == "viseme":
+        return viseme_closures(text, speaker, model)
     return neural_closures(model, text, speaker, rule)
 
 
@@ -332,8 +337,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_fit(args: argparse.Namespace) -> int:
     from text2lips.runtime.closure_rule import ClosureRule
+    from text2lips.runtime.kinds import kind_of
 
-    if str(args.model) == "viseme":
+    if kind_of(args.model) == "viseme":
         raise Text2LipsError("--fit is for neural models: the viseme baseline closes by itself")
     fit = fit_rule(args.model, args.data)
     print(json.dumps(fit.as_dict()))

@@ -230,7 +230,9 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.word_timings and args.model != "viseme":
+    from text2lips.runtime.kinds import kind_of
+
+    if args.word_timings and kind_of(args.model) != "viseme":
         raise Text2LipsError("--word-timings is for --model viseme (a neural model times itself)")
     if args.timing == "true" and args.split != "pretrain" and args.corpus == "lrs3":
         raise Text2LipsError("--timing true needs word timings: use --split pretrain")

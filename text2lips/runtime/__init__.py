@@ -8,24 +8,48 @@ import numpy as np
 
 from text2lips import FRAME_DIM
 from text2lips.runtime.closure_rule import ClosureRule
+from text2lips.runtime.kinds import LoadOptions, register_kind
+from text2lips.runtime.locate import ModelNotFound, resolve_model
 from text2lips.runtime.synthesizer import (
     BACKENDS,
     BatchDecoder,
     Frame,
     SynthesisOptions,
     Synthesizer,
+    load_tacotron,
 )
 from text2lips.runtime.voice import ModelInfo
+
+
+def _load_viseme(path: Path, options: LoadOptions) -> Synthesizer:
+    from text2lips.viseme.runtime import load_viseme_dir
+
+    return load_viseme_dir(path)
+
+
+def _load_phoneme(path: Path, options: LoadOptions) -> Synthesizer:
+    from text2lips.phoneme.runtime import load_phoneme_synthesizer
+
+    return load_phoneme_synthesizer(path, options.backend, threads=options.threads)
+
+
+register_kind("tacotron", load_tacotron)
+register_kind("viseme", _load_viseme)
+register_kind("phoneme", _load_phoneme)
 
 __all__ = [
     "BACKENDS",
     "BatchDecoder",
     "ClosureRule",
     "Frame",
+    "LoadOptions",
     "ModelInfo",
+    "ModelNotFound",
     "SynthesisOptions",
     "Synthesizer",
     "placeholder_lips",
+    "register_kind",
+    "resolve_model",
     "tiny_test_model",
 ]
 

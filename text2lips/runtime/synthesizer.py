@@ -19,6 +19,7 @@ from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.runtime.voice import ModelInfo
 
 if TYPE_CHECKING:
+    from text2lips.runtime.kinds import LoadOptions
     from text2lips.text.timeline import PhonemeTimeline
 
 BACKENDS = ("torch-cpu", "torch-cpu-int8", "torch-cuda", "onnxruntime", "tensorrt")
@@ -200,71 +201,18 @@ class Synthesizer:
         threads: int | None = None,
         device: str | None = None,
     ) -> Synthesizer:
-        """Load a model directory (or `viseme`) on a backend (one of BACKENDS).
+        """Load a model directory (or a model's name: see `resolve_model`) on a backend.
 
-        Only the torch backends load the weights; `onnxruntime` reads config.json and serves
-        the graphs in MODEL/onnx/ without importing torch (it needs torch only to export
-        graphs the directory lacks).
+        config.json's `kind` picks the loader (text2lips.runtime.kinds). For the Tacotron
+        kind only the torch backends load the weights; `onnxruntime` reads config.json and
+        serves the graphs in MODEL/onnx/ without importing torch.
         """
-        if str(model) == "viseme":
-            from text2lips.viseme.runtime import load_viseme_synthesizer
+        from text2lips.runtime.kinds import LoadOptions, loader_for, model_kind
+        from text2lips.runtime.locate import resolve_model
 
-            return load_viseme_synthesizer()
-        if Path(model, "config.json").is_file():
-            from text2lips.model.files import read_metadata
-
-            if read_metadata(model, weights=False).get("kind") == "phoneme":
-                from text2lips.phoneme.runtime import load_phoneme_synthesizer
-
-                return load_phoneme_synthesizer(model, backend, threads=threads)
-        if backend not in BACKENDS:
-            raise Text2LipsError(
-                f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
-            )
-        from text2lips.model.files import read_config, read_metadata
-
-        path = Path(model)
-        net: Any = None
-        if backend.startswith("torch"):
-            from text2lips.model.checkpoint import load_model
-
-            net = load_model(path)
-            config = net.config
-        else:
-            # The exported graphs or engines hold the weights: a directory that ships them
-            # needs no model.safetensors, and reading config.json needs no torch.
-            config = read_config(path, weights=False)
-        info = ModelInfo.from_metadata(read_metadata(path, weights=False), fallback_name=path.name)
-        if backend == "torch-cuda":
-            from text2lips.runtime.cuda_backend import CudaGraphBackend
-
-            engine: Any = CudaGraphBackend(net, device or "cuda")  # fp16 + CUDA graphs
-        elif backend.startswith("torch"):
-            from text2lips.runtime.backend import TorchBackend
-
-            engine = TorchBackend(
-                net,
-                device or "cpu",
-                quantize="int8" if backend == "torch-cpu-int8" else None,
-                threads=threads,
-            )
-        elif backend == "onnxruntime":
-            from text2lips.runtime.onnx_backend import OnnxBackend
-
-            engine = OnnxBackend.from_model_dir(path, threads=threads)
-        else:
-            from text2lips.runtime.tensorrt_backend import TensorRTBackend
-
-            engine = TensorRTBackend.from_model_dir(path)
-        synth = cls(
-            engine,
-            info,
-            gate_threshold=config.gate_threshold,
-            max_frames_per_symbol=config.max_frames_per_symbol,
-            min_frames=config.min_frames,
-        )
-        synth.warmup()
-        return synth
+        path = resolve_model(model)
+        options = LoadOptions(backend=backend, threads=threads, device=device)
+        return loader_for(model_kind(path))(path, options)
 
     def warmup(self) -> None:
         """Import the text front end and run a few steps, so the first request pays no set-up."""
@@ -314,3 +262,53 @@ class Synthesizer:
     def synthesize(self, text: str, options: SynthesisOptions | None = None) -> np.ndarray:
         """The whole utterance at once: (T, 60) landmarks."""
         return np.stack([f.landmarks for f in self.stream(text, options)])
+
+
+def load_tacotron(path: Path, options: LoadOptions) -> Synthesizer:
+    """The paper's Tacotron lip decoder on `options.backend` (one of BACKENDS)."""
+    backend, threads, device = options.backend, options.threads, options.device
+    if backend not in BACKENDS:
+        raise Text2LipsError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    from text2lips.model.files import read_config, read_metadata
+
+    net: Any = None
+    if backend.startswith("torch"):
+        from text2lips.model.checkpoint import load_model
+
+        net = load_model(path)
+        config = net.config
+    else:
+        # The exported graphs or engines hold the weights: a directory that ships them
+        # needs no model.safetensors, and reading config.json needs no torch.
+        config = read_config(path, weights=False)
+    info = ModelInfo.from_metadata(read_metadata(path, weights=False), fallback_name=path.name)
+    if backend == "torch-cuda":
+        from text2lips.runtime.cuda_backend import CudaGraphBackend
+
+        engine: Any = CudaGraphBackend(net, device or "cuda")  # fp16 + CUDA graphs
+    elif backend.startswith("torch"):
+        from text2lips.runtime.backend import TorchBackend
+
+        engine = TorchBackend(
+            net,
+            device or "cpu",
+            quantize="int8" if backend == "torch-cpu-int8" else None,
+            threads=threads,
+        )
+    elif backend == "onnxruntime":
+        from text2lips.runtime.onnx_backend import OnnxBackend
+
+        engine = OnnxBackend.from_model_dir(path, threads=threads)
+    else:
+        from text2lips.runtime.tensorrt_backend import TensorRTBackend
+
+        engine = TensorRTBackend.from_model_dir(path)
+    synth = Synthesizer(
+        engine,
+        info,
+        gate_threshold=config.gate_threshold,
+        max_frames_per_symbol=config.max_frames_per_symbol,
+        min_frames=config.min_frames,
+    )
+    synth.warmup()
+    return synth

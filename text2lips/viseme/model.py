@@ -359,10 +359,17 @@ class VisemeModel:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write the model as human-readable JSON."""
+        """Write the model as human-readable JSON, and beside it the config.json that makes
+        its folder a model directory (`kind: viseme`) when that folder has none yet."""
+        from text2lips.files import atomic_write_text
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        atomic_write_text(path, json.dumps(self.to_json(), indent=1) + "\n")
+        config = path.parent / "config.json"
+        if not config.exists():
+            doc = {"kind": "viseme", "model": {"file": path.name},
+                   "metadata": {"name": "viseme", "kind": "viseme"}}
+            atomic_write_text(config, json.dumps(doc, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> VisemeModel:

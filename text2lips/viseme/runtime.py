@@ -15,8 +15,13 @@ from text2lips.runtime.synthesizer import SynthesisOptions, Synthesizer
 from text2lips.runtime.voice import ModelInfo
 from text2lips.viseme.model import LICENCE, VisemeModel
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "viseme" / "viseme.json"
-"""The fitted model shipped in the repository (`python -m text2lips.viseme --out` writes it)."""
+MODEL_FILE = "viseme.json"
+"""The fitted model inside a viseme model directory (its config.json says `kind: viseme`)."""
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "viseme" / MODEL_FILE
+"""The fitted model shipped in the checkout (`python -m text2lips.viseme --out` writes it);
+servers find it by name through `resolve_model("viseme")`, which also searches
+$TEXT2LIPS_MODELS."""
 
 VISEME_LICENCE = f"CC BY-NC 4.0. {LICENCE}"
 
@@ -135,4 +140,16 @@ def load_viseme_synthesizer(path: str | Path | None = None) -> Synthesizer:
     return synth
 
 
-__all__ = ["DEFAULT_MODEL_PATH", "VisemeBackend", "VisemeSynthesizer", "load_viseme_synthesizer"]
+def load_viseme_dir(model_dir: str | Path) -> Synthesizer:
+    """A viseme model directory: config.json (`kind: viseme`, `model.file`) beside the JSON
+    model it names (default viseme.json)."""
+    import json
+
+    model_dir = Path(model_dir)
+    doc = json.loads((model_dir / "config.json").read_text())
+    name = (doc.get("model") or {}).get("file", MODEL_FILE)
+    return load_viseme_synthesizer(model_dir / name)
+
+
+__all__ = ["DEFAULT_MODEL_PATH", "MODEL_FILE", "VisemeBackend", "VisemeSynthesizer",
+           "load_viseme_dir", "load_viseme_synthesizer"]
