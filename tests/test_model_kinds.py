@@ -24,7 +24,8 @@ def test_checkout_models_declare_their_kind() -> None:
     assert model_kind(VISEME_DIR) == "viseme"
     assert kind_of("viseme") == "viseme" and kind_of("models/viseme") == "viseme"
     # Tacotron checkpoints predate the field or record ModelInfo's "neural".
-    assert model_kind(REPO / "models" / "default") == "tacotron"
+    assert model_kind(REPO / "models" / "tacotron") == "tacotron"
+    assert kind_of("default") == "phoneme"
 
 
 def test_viseme_loads_as_a_model_directory(tmp_path: Path) -> None:
