@@ -4,7 +4,6 @@ turn native 80 fps frames into what it gets (resampled or time-warped, with blen
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import unicodedata
 from collections.abc import AsyncIterator
@@ -12,18 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sidecar.scheduler import Decoded, Scheduler
+from sidecar.scheduler import Scheduler
 from text2lips import FRAME_DIM, Text2LipsError
-from text2lips.blendshapes import BlendshapeSmoother, default_calibration
+from text2lips.blendshapes import default_calibration
 from text2lips.runtime import ModelInfo, SynthesisOptions
-from text2lips.runtime.retime import StreamResampler, time_warp
+from text2lips.runtime.output import OUTPUT_RATES, FrameOutput, OutputOptions
 from text2lips.text import has_speakable
 
-OUTPUT_RATES = (80.0, 60.0, 30.0)
-"""Accepted SpeakRequest.frame_rate values besides 0 (= native 80)."""
-MIN_TARGET_S, MAX_TARGET_S = 0.1, 600.0
-"""Accepted range of target_duration_s (0 = off)."""
-_F32_SLACK = 1e-6  # 0.1 sent as a float32 arrives as 0.10000000149
+__all__ = ["OUTPUT_RATES", "InvalidRequest", "OutFrame", "SpeakSpec", "Utterance", "validate"]
 
 
 class InvalidRequest(Text2LipsError):
@@ -56,6 +51,10 @@ class SpeakSpec:
     def options(self) -> SynthesisOptions:
         return SynthesisOptions(speaker=self.speaker or None, reference=self.reference)
 
+    def output(self) -> OutputOptions:
+        return OutputOptions(frame_rate=self.frame_rate,
+                             target_duration_s=self.target_duration_s)
+
 
 def _preview(text: str, n: int = 40) -> str:
     return repr(text if len(text) <= n else text[:n] + "...")
@@ -75,16 +74,10 @@ def validate(spec: SpeakSpec, info: ModelInfo, max_text_chars: int) -> SpeakSpec
             raise InvalidRequest(
                 f"text contains control character U+{ord(ch):04X} at position {i}"
             )
-    if not (spec.frame_rate == 0 or spec.frame_rate in OUTPUT_RATES):
-        raise InvalidRequest(
-            f"frame_rate {spec.frame_rate!r} is not supported; use 0 (native 80), 80, 60 or 30"
-        )
-    t = spec.target_duration_s
-    if not (t == 0 or (math.isfinite(t)
-                       and MIN_TARGET_S - _F32_SLACK <= t <= MAX_TARGET_S + _F32_SLACK)):
-        raise InvalidRequest(
-            f"target_duration_s {t!r} is outside [{MIN_TARGET_S}, {MAX_TARGET_S:g}] (0 = off)"
-        )
+    try:
+        spec.output().check()
+    except Text2LipsError as exc:
+        raise InvalidRequest(str(exc)) from None
     if spec.reference is not None:
         ref = spec.reference
         if ref.shape != (FRAME_DIM,):
@@ -122,61 +115,6 @@ class OutFrame:
     last: bool
 
 
-class FramePipeline:
-    """Native frames in, client frames out: rate conversion or time warp, then smoothing.
-
-    At the native rate and with no target duration every frame passes straight through. At 60
-    or 30 fps a causal resampler holds at most one native frame. A target duration is only
-    known to be reachable once the utterance's length is known, so warping buffers the whole
-    utterance and emits everything when the last native frame arrives. Blend-shape weights
-    (solved per native frame by the scheduler, in batches) are retimed with the landmarks,
-    then smoothed at the output rate, one smoother per utterance.
-    """
-
-    def __init__(self, spec: SpeakSpec, native_rate: float) -> None:
-        self.spec = spec
-        rate = spec.output_rate
-        self._resampler = (
-            StreamResampler(native_rate, rate)
-            if rate != native_rate and not spec.target_duration_s else None
-        )
-        self._buffer: list[np.ndarray] | None = [] if spec.target_duration_s else None
-        self._smoother = BlendshapeSmoother(frame_rate=rate)
-
-    def push(self, decoded: Decoded) -> list[OutFrame]:
-        """Frames completed by this native frame (often one; none while buffering)."""
-        frame = decoded.frame
-        if self._resampler is None and self._buffer is None:
-            return self._finish(frame.landmarks[None], decoded.blendshapes[None],
-                                [(frame.index, frame.time_s, frame.last)])
-        both = np.concatenate([frame.landmarks, decoded.blendshapes])  # (60 + K,)
-        if self._buffer is not None:
-            self._buffer.append(both)
-            if not frame.last:
-                return []
-            rate = self.spec.output_rate
-            warped = time_warp(np.stack(self._buffer), self.spec.target_duration_s, rate)
-            n = len(warped)  # (n, 60 + K)
-            return self._finish(warped[:, :FRAME_DIM], warped[:, FRAME_DIM:],
-                                [(i, i / rate, i == n - 1) for i in range(n)])
-        assert self._resampler is not None
-        out = self._resampler.push(both, last=frame.last)
-        if not out:
-            return []
-        values = np.stack([o.values for o in out])  # (n, 60 + K)
-        return self._finish(values[:, :FRAME_DIM], values[:, FRAME_DIM:],
-                            [(o.index, o.time_s, o.last) for o in out])
-
-    def _finish(self, lips: np.ndarray, weights: np.ndarray,
-                timing: list[tuple[int, float, bool]]) -> list[OutFrame]:
-        smoothed = self._smoother(weights)  # (n, K)
-        uid = self.spec.utterance_id
-        return [
-            OutFrame(uid, index, time_s, lips[i].astype(np.float32, copy=False), smoothed[i], last)
-            for i, (index, time_s, last) in enumerate(timing)
-        ]
-
-
 class Pacer:
     """Realtime pacing: wait until `time_s` after the first frame was sent."""
 
@@ -205,7 +143,7 @@ class Utterance:
 
     def __init__(self, spec: SpeakSpec, scheduler: Scheduler, native_rate: float) -> None:
         self.spec = spec
-        self._pipeline = FramePipeline(spec, native_rate)
+        self._output = FrameOutput(spec.output(), native_rate)
         self._pacer = Pacer(spec.realtime)
         # A client reference is no known speaker: the average calibration fits it best.
         calibration = default_calibration(
@@ -220,14 +158,20 @@ class Utterance:
 
     async def frames(self) -> AsyncIterator[OutFrame]:
         """Client frames in order; raises the decoder's error (Text2LipsError, DecodeFailure)."""
+        uid = self.spec.utterance_id
         async for decoded in self.handle:
-            for out in self._pipeline.push(decoded):
+            f = decoded.frame
+            # Blend shapes were solved on the decode thread, a whole step at once.
+            for out in self._output.push(f.landmarks, f.last, decoded.blendshapes,
+                                         index=f.index, time_s=f.time_s):
                 await self._pacer.wait(out.time_s)
                 if self.handle.cancelled:  # cancelled while pacing: send nothing more
                     return
                 self.sent += 1
                 self.finished = out.last
-                yield out
+                assert out.blendshapes is not None
+                yield OutFrame(uid, out.index, out.time_s, out.landmarks, out.blendshapes,
+                               out.last)
 
     def cancel(self) -> None:
         """Leave the batch now (no-op once finished)."""
