@@ -115,3 +115,25 @@ def build_random(size: str, out_dir: Path, seed: int = 0) -> Path:
     )
     save_model(model, out_dir, metadata=info.to_metadata())
     return out_dir
+
+
+def ensure_onnx_export(model_dir: Path) -> Path:
+    """The model's ONNX graphs for the onnxruntime variants: its own onnx/ folder, else an
+    export (made once, with engine_build) where the runtime looks for one in the cache."""
+    from text2lips.runtime.graphs import (
+        ENCODER_FILE,
+        EXPORT_JSON,
+        ONNX_DIR,
+        cached_export_dir,
+    )
+
+    if (model_dir / ONNX_DIR / ENCODER_FILE).is_file():
+        return model_dir / ONNX_DIR
+    out = cached_export_dir(model_dir)
+    if not (out / EXPORT_JSON).is_file():
+        from engine_build.export import export_onnx
+        from text2lips.files import atomic_dir
+
+        with atomic_dir(out) as tmp:
+            export_onnx(model_dir, tmp)
+    return out
