@@ -60,6 +60,9 @@ class ServerConfig:
     """Largest gRPC message accepted or sent."""
     converse_queue: int = 32
     """Utterances one Converse stream may have queued."""
+    send_timeout_s: float = 10.0
+    """A streamed call whose client accepts nothing for this long is cut off
+    (RESOURCE_EXHAUSTED): a reader that stalls frees its place."""
     grace_s: float = 10.0
     """On SIGTERM/SIGINT: seconds live utterances get to finish before they are cancelled."""
     log_level: str = "info"
@@ -76,6 +79,8 @@ class ServerConfig:
                 raise ConfigError(f"{name}={value}: not a TCP port (0..65535)")
         if self.max_queue < 0:
             raise ConfigError(f"max_queue={self.max_queue}: must be >= 0")
+        if not (math.isfinite(self.send_timeout_s) and self.send_timeout_s > 0):
+            raise ConfigError(f"send_timeout_s={self.send_timeout_s}: must be > 0 seconds")
         if not (math.isfinite(self.grace_s) and self.grace_s >= 0):
             raise ConfigError(f"grace_s={self.grace_s}: must be a non-negative number of seconds")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -114,14 +119,16 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "max_frames": ("--max-frames", "most frames one utterance may last (default 12000)"),
     "max_message_bytes": ("--max-message-bytes", "largest gRPC message (default 1 MiB)"),
     "converse_queue": ("--converse-queue", "utterances queued per Converse stream (default 32)"),
+    "send_timeout_s": ("--send-timeout", "seconds a client may read nothing before its call "
+                       "is cut off (default 10)"),
     "grace_s": ("--grace", "seconds live utterances get on shutdown (default 10)"),
     "log_level": ("--log-level", "debug, info, warning or error (default info)"),
 }
 
 
 def env_name(field: str) -> str:
-    """TEXT2LIPS_<FIELD>; --grace is TEXT2LIPS_GRACE."""
-    return "TEXT2LIPS_" + ("GRACE" if field == "grace_s" else field.upper())
+    """TEXT2LIPS_<FIELD>; --grace is TEXT2LIPS_GRACE, --send-timeout TEXT2LIPS_SEND_TIMEOUT."""
+    return "TEXT2LIPS_" + field.removesuffix("_s").upper()
 
 
 def _field_types() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from sidecar import config as config_mod
 from sidecar.auth import BearerTokenInterceptor
 from sidecar.config import ConfigError, ServerConfig
+from sidecar.guard import GuardInterceptor
 from sidecar.logging import configure, get_logger
 from sidecar.metrics import Metrics
 from sidecar.prepare import Preparer, WorkBudget
@@ -30,6 +31,11 @@ from text2lips.v1 import lipsync_pb2, lipsync_pb2_grpc
 
 SERVICE_NAME = lipsync_pb2.DESCRIPTOR.services_by_name["LipSync"].full_name
 """text2lips.v1.LipSync, as health checks and reflection name it."""
+
+
+DRAIN_NOTICE_S = 0.5
+"""On shutdown, health says NOT_SERVING this long (at most a quarter of the grace) before the
+listener closes."""
 
 
 class Sidecar:
@@ -69,7 +75,11 @@ class Sidecar:
             # gRPC sets SO_REUSEPORT by default: a second server would silently share the port.
             ("grpc.so_reuseport", 0),
         ]
-        interceptors = [BearerTokenInterceptor(cfg.token)] if cfg.token else []
+        # The token is checked first, then the bytes are parsed inside the call.
+        interceptors: list[grpc.aio.ServerInterceptor] = (
+            [BearerTokenInterceptor(cfg.token)] if cfg.token else []
+        )
+        interceptors.append(GuardInterceptor(cfg.send_timeout_s))
         server = grpc.aio.server(interceptors=interceptors, options=options)
         lipsync_pb2_grpc.add_LipSyncServicer_to_server(servicer, server)
         self._health = health_aio.HealthServicer()
@@ -123,6 +133,9 @@ class Sidecar:
         self._log.info("stopping", grace_s=grace, decoding_waiting=load)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()  # probes see NOT_SERVING at once
+            # ... and for a moment before the listener closes, so a load balancer that
+            # probes can take this instance out before its connections are refused.
+            await asyncio.sleep(min(DRAIN_NOTICE_S, grace / 4))
         await self._server.stop(grace)
         self._server = None
         if self.scheduler is not None:

@@ -50,6 +50,8 @@ class SpeakSpec:
     """> 0: time-warp to this length (buffers the whole utterance first)."""
     realtime: bool = False
     """Send each frame when the wall clock reaches its time_s, not as soon as it is decoded."""
+    pacing: int = 0
+    """The Pacing enum value as sent (0 as fast as possible, 1 realtime; others are refused)."""
 
     @property
     def output_rate(self) -> float:
@@ -71,6 +73,11 @@ def validate(spec: SpeakSpec, info: ModelInfo, max_text_chars: int) -> SpeakSpec
         # Both are echoed in every frame and logged: an unbounded one multiplies output.
         if len(value) > limit:
             raise InvalidRequest(f"{name} has {len(value)} characters; the limit is {limit}")
+    if spec.pacing not in (0, 1):
+        raise InvalidRequest(
+            f"pacing {spec.pacing} is not a Pacing value; use 0 (as fast as possible) or 1 "
+            "(realtime)"
+        )
     if not text.strip():
         raise InvalidRequest("text is empty (or only whitespace)")
     if len(text) > max_text_chars:
