@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from text2lips import N_LIP_POINTS, Text2LipsError
-from text2lips.data.dataset import default_data_dir, load_clips
+from text2lips import Text2LipsError
+from text2lips.data.dataset import Clip, default_data_dir, load_clips
 from text2lips.model import (
     PRESETS,
     DecoderOutput,
@@ -459,55 +459,35 @@ def motion_loss(frames: torch.Tensor, batch: Batch) -> torch.Tensor:
     return (std(frames) - std(batch.targets)).abs().mean()
 
 
-def _pad_texts(
-    examples: Sequence[Example], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    lengths = torch.tensor([len(e.ids) for e in examples])
-    text = torch.zeros(len(examples), int(lengths.max()), dtype=torch.int64)
-    for i, e in enumerate(examples):
-        text[i, : len(e.ids)] = e.ids
-    return text.to(device), lengths.to(device)
-
-
-@torch.no_grad()
 def free_running_l1(
-    model: LipDecoder, clips: Sequence[ClipLike], device: str | torch.device, batch_size: int = 16
+    model: LipDecoder, clips: Sequence[Clip], device: str | torch.device, batch_size: int = 16
 ) -> float:
-    """Mean L1 per landmark (mm) of free-running decoding against the clips' targets.
+    """Free-running L1 per landmark (mm) against the clips, as `text2lips eval` reports it
+    for the saved weights: each clip decoded from its text alone to its true length through
+    the serving BatchDecoder (`evaluate.free_running_rows`, no closure rule), |dx|+|dy|+|dz|
+    averaged over the 20 points and the frames of a clip, then over clips."""
+    from text2lips.evaluate import free_running_rows, network_synthesizer
 
-    Each clip is decoded from its text alone to its true length (no stopping, no teacher
-    forcing); the error of a landmark is |dx| + |dy| + |dz|, averaged over the 20 points and
-    all frames of all clips.
-    """
-    device = torch.device(device)
     was_training = model.training
-    model.eval()
-    examples = sorted((to_example(c) for c in clips), key=lambda e: len(e.target))
-    total, n_frames = 0.0, 0
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        text, lengths = _pad_texts(chunk, device)
-        out = model.infer(text, lengths, max_frames=max(len(e.target) for e in chunk), stop=False)
-        for i, e in enumerate(chunk):
-            T = len(e.target)
-            # Post-net on this clip alone: in the batch it would see the next clip's frames.
-            pred = model.apply_postnet(out.frames[i : i + 1, :T])[0]
-            err = (pred.float().cpu() - e.target).abs().view(T, N_LIP_POINTS, 3).sum(-1)  # (T, 20)
-            total += err.mean(-1).sum().item()
-            n_frames += T
-    model.train(was_training)
-    return total / n_frames
+    try:
+        synth = network_synthesizer(model, str(torch.device(device)))
+        rows = free_running_rows(synth, list(clips), rule=False, max_batch=batch_size)
+    finally:
+        model.train(was_training)
+    return float(np.mean([r["l1_mm"] for r in rows]))
 
 
 @torch.no_grad()
-def teacher_forced_loss(
+def validation_loss(
     model: LipDecoder,
     examples: Sequence[Example],
     batch_size: int,
     device: torch.device,
     pos_weight: torch.Tensor,
 ) -> float:
-    """The training loss on held-out examples, in eval mode (no dropout), clip-weighted."""
+    """The training loss (frames, gate, attention guide) on held-out examples, teacher-forced
+    in eval mode (no dropout), clip-weighted. Not the paper's number, which has no gate term:
+    that is `evaluate.teacher_forced_smooth_l1`."""
     was_training = model.training
     model.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].target))
@@ -820,7 +800,7 @@ def run(
         }
 
         if epoch % settings.eval_every == 0 or epoch == settings.epochs:
-            row["val_loss"] = teacher_forced_loss(
+            row["val_loss"] = validation_loss(
                 model, val_set, settings.batch_size, device, pos_weight
             )
             row["val_free_l1_mm"] = free_running_l1(model, val_clips, device)
