@@ -12,7 +12,7 @@ import torch
 
 from text2lips.cli import main
 from text2lips.data.dataset import speaker_references
-from text2lips.model import LipDecoder, ModelConfig, load_model, read_metadata
+from text2lips.model import LipDecoder, get_config, load_model, read_metadata
 from text2lips.train import STATE_NAME, to_example, validation_loss
 from text2lips.viseme import VisemeModel
 from text2lips.viseme.corpus import CorpusSettings, build_corpus, load_corpus, write_corpus
@@ -27,11 +27,7 @@ SENTENCES = [
     "I see a bee.",
 ]
 SEED = 5
-TINY = ModelConfig(
-    symbols_embedding_dim=16, encoder_embedding_dim=16, encoder_n_convolutions=2,
-    attention_rnn_dim=32, decoder_rnn_dim=32, attention_dim=8, attention_location_n_filters=4,
-    attention_location_kernel_size=5,
-)
+TINY = get_config("tiny")
 
 
 

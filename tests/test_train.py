@@ -13,7 +13,13 @@ import torch
 from text2lips.cli import main
 from text2lips.data.dataset import load_clips
 from text2lips.evaluate import evaluate
-from text2lips.model import LipDecoder, ModelConfig, load_model, read_metadata, save_model
+from text2lips.model import (
+    LipDecoder,
+    get_config,
+    load_model,
+    read_metadata,
+    save_model,
+)
 from text2lips.runtime import Synthesizer
 from text2lips.text import text_to_sequence
 from text2lips.train import (
@@ -26,16 +32,7 @@ from text2lips.train import (
     validation_loss,
 )
 
-TINY = ModelConfig(
-    symbols_embedding_dim=16,
-    encoder_embedding_dim=16,
-    encoder_n_convolutions=2,
-    attention_rnn_dim=32,
-    decoder_rnn_dim=32,
-    attention_dim=8,
-    attention_location_n_filters=4,
-    attention_location_kernel_size=5,
-)
+TINY = get_config("tiny")
 SEED = 7
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from text2lips import Text2LipsError
+from text2lips.files import atomic_path
 from text2lips.runtime import BACKENDS, SynthesisOptions, Synthesizer
 
 FORMATS = (".npy", ".csv", ".json")
@@ -40,37 +39,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _write(path: Path, frames: np.ndarray, times: np.ndarray) -> None:
     if path.suffix not in FORMATS:
         raise Text2LipsError(f"{path}: unknown output format; use one of {', '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temporary file + rename: an interrupted run never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".npy":
-                np.save(f, frames)
-            elif path.suffix == ".csv":
-                header = "time_s," + ",".join(f"{a}_{i}" for i in range(48, 68) for a in "xyz")
-                np.savetxt(
-                    f,
-                    np.column_stack([times, frames]),
-                    delimiter=",",
-                    header=header,
-                    comments="",
-                    fmt="%.4f",
-                )
-            else:
-                f.write(
-                    json.dumps(
-                        {
-                            "frame_rate": 80.0,
-                            "times": times.round(4).tolist(),
-                            "landmarks": frames.round(4).tolist(),
-                        }
-                    ).encode()
-                )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # An interrupted run never leaves half a file.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        if path.suffix == ".npy":
+            np.save(f, frames)
+        elif path.suffix == ".csv":
+            header = "time_s," + ",".join(f"{a}_{i}" for i in range(48, 68) for a in "xyz")
+            np.savetxt(
+                f,
+                np.column_stack([times, frames]),
+                delimiter=",",
+                header=header,
+                comments="",
+                fmt="%.4f",
+            )
+        else:
+            f.write(
+                json.dumps(
+                    {
+                        "frame_rate": 80.0,
+                        "times": times.round(4).tolist(),
+                        "landmarks": frames.round(4).tolist(),
+                    }
+                ).encode()
+            )
 
 
 def run(args: argparse.Namespace) -> int:
