@@ -51,6 +51,11 @@ class ServerConfig:
     """Utterances that may wait for a batch slot; beyond batch + queue: RESOURCE_EXHAUSTED."""
     max_text_chars: int = 2000
     """Longest text accepted (also capped by the model's own limit)."""
+    max_symbols: int = 4000
+    """Work budget: most symbols a text may normalise to (digits spelled out, CJK
+    transliterated); over it: INVALID_ARGUMENT naming the limit."""
+    max_frames: int = 12_000
+    """Work budget: most native frames one utterance may last (150 s at 80 fps)."""
     max_message_bytes: int = 1 << 20
     """Largest gRPC message accepted or sent."""
     converse_queue: int = 32
@@ -61,7 +66,8 @@ class ServerConfig:
     """structlog level: debug, info, warning, error."""
 
     def __post_init__(self) -> None:
-        for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue"):
+        for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue",
+                     "max_symbols", "max_frames"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be >= 1")
         for name in ("port", "metrics_port"):
@@ -104,6 +110,8 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "max_batch": ("--max-batch", "utterances decoded together (default 32)"),
     "max_queue": ("--max-queue", "utterances waiting for a batch slot (default 64)"),
     "max_text_chars": ("--max-text-chars", "longest text accepted (default 2000)"),
+    "max_symbols": ("--max-symbols", "most symbols a text may normalise to (default 4000)"),
+    "max_frames": ("--max-frames", "most frames one utterance may last (default 12000)"),
     "max_message_bytes": ("--max-message-bytes", "largest gRPC message (default 1 MiB)"),
     "converse_queue": ("--converse-queue", "utterances queued per Converse stream (default 32)"),
     "grace_s": ("--grace", "seconds live utterances get on shutdown (default 10)"),

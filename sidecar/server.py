@@ -21,6 +21,7 @@ from sidecar.auth import BearerTokenInterceptor
 from sidecar.config import ConfigError, ServerConfig
 from sidecar.logging import configure, get_logger
 from sidecar.metrics import Metrics
+from sidecar.prepare import Preparer, WorkBudget
 from sidecar.scheduler import Scheduler, StepGate
 from sidecar.servicer import LipSyncServicer
 from text2lips import __version__
@@ -42,6 +43,7 @@ class Sidecar:
         self.port: int | None = None
         self.metrics_port: int | None = None
         self.scheduler: Scheduler | None = None
+        self.preparer: Preparer | None = None
         self.metrics = Metrics()
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
@@ -53,9 +55,13 @@ class Sidecar:
         self.scheduler = Scheduler(self.synth, max_batch=cfg.max_batch, max_queue=cfg.max_queue,
                                    gate=self.gate)
         self.metrics.track_load(lambda: self.scheduler.load)  # type: ignore[union-attr]
+        self.preparer = Preparer(
+            WorkBudget(max_symbols=cfg.max_symbols, max_frames=cfg.max_frames),
+            getattr(self.synth, "rate_wpm", None) if self.synth.timed else None,
+        )
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,
-            converse_queue=cfg.converse_queue, metrics=self.metrics,
+            converse_queue=cfg.converse_queue, metrics=self.metrics, preparer=self.preparer,
         )
         options = [
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -88,7 +94,9 @@ class Sidecar:
             reason = "address in use or not available"
         if not port:
             self.scheduler.close()
+            self.preparer.close()
             raise ConfigError(f"cannot listen on {address}: {reason}")
+        await self.preparer.ready()
         await server.start()
         self._server = server
         self.port = port
@@ -119,6 +127,8 @@ class Sidecar:
         self._server = None
         if self.scheduler is not None:
             self.scheduler.close()
+        if self.preparer is not None:
+            self.preparer.close()
         self.metrics.close()
         self._log.info("stopped", after_s=round(time.monotonic() - t0, 3))
 

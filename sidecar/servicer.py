@@ -17,6 +17,7 @@ from sidecar.converse import ConverseSession
 from sidecar.errors import error_code
 from sidecar.logging import get_logger
 from sidecar.metrics import Metrics
+from sidecar.prepare import Preparer
 from sidecar.scheduler import Scheduler
 from sidecar.utterance import SpeakSpec, Utterance, validate
 from text2lips.runtime import ModelInfo
@@ -32,8 +33,9 @@ def status_code(exc: BaseException) -> grpc.StatusCode:
 
 class LipSyncServicer(pb_grpc.LipSyncServicer):
     def __init__(self, scheduler: Scheduler, info: ModelInfo, *, max_text_chars: int,
-                 converse_queue: int, metrics: Metrics) -> None:
+                 converse_queue: int, metrics: Metrics, preparer: Preparer | None = None) -> None:
         self.scheduler = scheduler
+        self.preparer = preparer
         self.info = info
         # The stricter of the server's and the model's limits.
         self.max_text_chars = min(max_text_chars, info.max_text_chars)
@@ -46,8 +48,8 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
     def _validate(self, spec: SpeakSpec) -> SpeakSpec:
         return validate(spec, self.info, self.max_text_chars)
 
-    def _start(self, spec: SpeakSpec) -> Utterance:
-        return Utterance(spec, self.scheduler, self.info.frame_rate)
+    async def _start(self, spec: SpeakSpec) -> Utterance:
+        return await Utterance.start(spec, self.scheduler, self.info.frame_rate, self.preparer)
 
     def _failed(self, rpc: str, exc: BaseException, log: Any) -> None:
         code = status_code(exc)
@@ -88,7 +90,7 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
         log = get_logger(rpc="Speak", utterance_id=spec.utterance_id)
         try:
             self._validate(spec)
-            utt = self._start(spec)
+            utt = await self._start(spec)
         except Exception as exc:  # noqa: BLE001 -- mapped to a status, never a crash
             self._failed("Speak", exc, log)
             await context.abort(status_code(exc), str(exc))
@@ -123,7 +125,14 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
                     raise
             return wrapped
 
-        session = ConverseSession(checked(self._validate), checked(self._start),
+        async def start(spec: SpeakSpec) -> Utterance:
+            try:
+                return await self._start(spec)
+            except Exception as exc:
+                self._failed("Converse", exc, log.bind(utterance_id=spec.utterance_id))
+                raise
+
+        session = ConverseSession(checked(self._validate), start,
                                   self.converse_queue, on_end)
 
         async def read() -> None:

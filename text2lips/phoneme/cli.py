@@ -49,7 +49,7 @@ def in_memory_synthesizer(model, name: str = "phoneme"):
     backend = PhonemeBackend(torch_runner(model), model.config.history,
                              model.config.lookahead, "phoneme-torch-cpu")
     return PhonemeSynthesizer(backend, ModelInfo(name=name, kind="phoneme"),
-                              lead_s=model.config.lead_s)
+                              lead_s=model.config.lead_s, span_cap_s=model.config.span_cap_s)
 
 
 def _log(step: int, terms: dict[str, float]) -> None:

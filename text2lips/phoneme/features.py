@@ -61,10 +61,14 @@ def phoneme_id(phoneme: str) -> int:
 
 
 def frame_inputs(
-    timeline: PhonemeTimeline, n_frames: int | None = None, lead_s: float = 0.0
+    timeline: PhonemeTimeline, n_frames: int | None = None, lead_s: float = 0.0,
+    span_cap_s: float = 0.0,
 ) -> FrameInputs:
     """Inputs for each 80 fps frame of the timeline (frames past its end rest in a pause);
-    `lead_s` > 0 reads the timeline that much later at each frame (lips ahead of the sound)."""
+    `lead_s` > 0 reads the timeline that much later at each frame (lips ahead of the sound).
+    `span_cap_s` > 0 caps the durations the continuous inputs see: inside a long pause, once
+    that far from both of its ends, every input is constant, so the lips rest however long the
+    pause is (training clips hold few long pauses to learn that from)."""
     n = timeline.n_frames if n_frames is None else n_frames
     phones = list(timeline.phonemes)
     if not phones:
@@ -87,8 +91,11 @@ def frame_inputs(
     t = (np.arange(n) + 0.5) / FRAME_RATE + lead_s  # frame centres
     idx = np.minimum(np.searchsorted(ends, t, side="right"), k - 1)
     dur = np.maximum(ends[idx] - starts[idx], 1e-3)
-    pos = np.clip((t - starts[idx]) / dur, 0.0, 1.0)
     to_end = np.maximum(ends[idx] - t, 0.0)
+    if span_cap_s > 0:
+        dur = np.minimum(dur, span_cap_s)
+        to_end = np.minimum(to_end, span_cap_s)
+    pos = np.clip((t - starts[idx]) / dur, 0.0, 1.0)
     past_end = t >= ends[-1]
     cont = np.stack([pos, np.log(dur), np.log(to_end + 0.0125)], axis=1).astype(np.float32)
     out = FrameInputs(pid[idx], cid[idx], stress[idx], wpos[idx], cont)

@@ -39,6 +39,9 @@ class PhonemeModelConfig:
     lead_s: float = 0.0
     """How far the lips run ahead of the timeline they are given, seconds (learned from the
     training clips when their timing is re-aligned to the lips)."""
+    span_cap_s: float = 0.0
+    """Cap on the durations the continuous inputs see (features.frame_inputs); 0: none (the
+    first shipped model was trained without)."""
     phonemes: tuple[str, ...] = field(default=PHONEMES)
     """The phoneme vocabulary the embedding was trained with."""
 
@@ -69,9 +72,10 @@ class PhonemeModelConfig:
 
 
 PRESETS: dict[str, PhonemeModelConfig] = {
-    "small": PhonemeModelConfig(),
-    "compact": PhonemeModelConfig(channels=64, phoneme_dim=32),
-    "tiny": PhonemeModelConfig(channels=16, phoneme_dim=8, class_dim=4, dilations=(1, 2)),
+    "small": PhonemeModelConfig(span_cap_s=0.4),
+    "compact": PhonemeModelConfig(channels=64, phoneme_dim=32, span_cap_s=0.4),
+    "tiny": PhonemeModelConfig(channels=16, phoneme_dim=8, class_dim=4, dilations=(1, 2),
+                               span_cap_s=0.4),
 }
 """Named sizes: `small` and `compact` (a quarter of its convolution cost) for serving; `tiny`
 for tests that must not need trained weights."""

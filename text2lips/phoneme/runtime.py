@@ -93,10 +93,12 @@ class PhonemeSynthesizer(Synthesizer):
     timed = True
 
     def __init__(self, backend: PhonemeBackend, info: ModelInfo, *, rate_wpm: int = 175,
-                 lead_s: float = 0.0) -> None:
+                 lead_s: float = 0.0, span_cap_s: float = 0.0) -> None:
         super().__init__(backend, info, gate_threshold=0.5, min_frames=1)
         self.lead_s = lead_s
         """The model's lips-ahead-of-timeline offset (PhonemeModelConfig.lead_s)."""
+        self.span_cap_s = span_cap_s
+        """PhonemeModelConfig.span_cap_s: how the model's inputs were made."""
         self.rate_wpm = rate_wpm
         """espeak-ng speaking rate (words per minute) when no timeline is given."""
 
@@ -110,7 +112,7 @@ class PhonemeSynthesizer(Synthesizer):
             if not has_speakable(text):
                 raise Text2LipsError(f"nothing speakable in text {text[:40]!r}")
             tl = espeak_timeline(text, rate_wpm=self.rate_wpm)
-        return frame_inputs(tl, max(tl.n_frames, 1), self.lead_s)
+        return frame_inputs(tl, max(tl.n_frames, 1), self.lead_s, self.span_cap_s)
 
     def encode_text(self, text: str) -> FrameInputs:  # type: ignore[override]
         return self.encode(text, SynthesisOptions())
@@ -163,7 +165,7 @@ def load_phoneme_synthesizer(
         info = replace(info, version=hashlib.sha256(weights.read_bytes()).hexdigest()[:12])
     synth = PhonemeSynthesizer(
         PhonemeBackend(run, config.history, config.lookahead, f"phoneme-{backend}"), info,
-        lead_s=config.lead_s,
+        lead_s=config.lead_s, span_cap_s=config.span_cap_s,
     )
     synth.warmup()
     return synth

@@ -55,20 +55,24 @@ class TrainSettings:
 
 
 def prepare(
-    clips: Sequence[Clip], align: bool = True, word_timing: bool = False
+    clips: Sequence[Clip], align: bool = True, word_timing: bool = False, span_cap_s: float = 0.0
 ) -> tuple[list[tuple[FrameInputs, np.ndarray]], float]:
     """(inputs, (T, 60) target) per clip, and the lead the model must apply at inference:
     with `align`, the median of the clips' re-aligned leads; else 0. `word_timing` (with
-    `align`) appends each clip again at its word-level timing, `lead` earlier."""
+    `align`) appends each clip again at its word-level timing, `lead` earlier. `span_cap_s`:
+    PhonemeModelConfig.span_cap_s of the model being trained."""
+    cap = span_cap_s
     if not align:
-        return [(frame_inputs(clip_timeline(c), c.n_frames), c.target) for c in clips], 0.0
+        return [(frame_inputs(clip_timeline(c), c.n_frames, span_cap_s=cap), c.target)
+                for c in clips], 0.0
     out, leads = [], []
     for c, (tl, lead) in zip(clips, aligned_timelines(clips), strict=True):
-        out.append((frame_inputs(tl, c.n_frames), c.target))
+        out.append((frame_inputs(tl, c.n_frames, span_cap_s=cap), c.target))
         leads.append(lead)
     lead = float(np.median(leads))
     if word_timing:
-        out += [(frame_inputs(clip_timeline(c, lead), c.n_frames), c.target) for c in clips]
+        out += [(frame_inputs(clip_timeline(c, lead), c.n_frames, span_cap_s=cap), c.target)
+                for c in clips]
     return out, lead
 
 
@@ -203,7 +207,8 @@ def train(
     with _process_settings(s.threads):
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
-        data, lead = prepare(clips, s.align, s.word_timing_share > 0)
+        data, lead = prepare(clips, s.align, s.word_timing_share > 0,
+                             PRESETS[s.preset].span_cap_s)
         model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
         opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
