@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from text2lips.model import LipDecoder, ModelConfig, get_config, read_config, save_model
-from text2lips.runtime import ModelInfo, tiny_test_model
-from text2lips.runtime import placeholder_lips as neutral_lips
+from text2lips.runtime import ModelInfo
+from text2lips.testing import placeholder_lips as neutral_lips
+from text2lips.testing import tiny_test_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "benchmarks"
@@ -115,3 +116,25 @@ def build_random(size: str, out_dir: Path, seed: int = 0) -> Path:
     )
     save_model(model, out_dir, metadata=info.to_metadata())
     return out_dir
+
+
+def ensure_onnx_export(model_dir: Path) -> Path:
+    """The model's ONNX graphs for the onnxruntime variants: its own onnx/ folder, else an
+    export (made once, with engine_build) where the runtime looks for one in the cache."""
+    from text2lips.runtime.graphs import (
+        ENCODER_FILE,
+        EXPORT_JSON,
+        ONNX_DIR,
+        cached_export_dir,
+    )
+
+    if (model_dir / ONNX_DIR / ENCODER_FILE).is_file():
+        return model_dir / ONNX_DIR
+    out = cached_export_dir(model_dir)
+    if not (out / EXPORT_JSON).is_file():
+        from engine_build.export import export_onnx
+        from text2lips.files import atomic_dir
+
+        with atomic_dir(out) as tmp:
+            export_onnx(model_dir, tmp)
+    return out

@@ -45,7 +45,7 @@ def run_phoneme(profile, ctx) -> dict:
     """One variant (one thread) of the phoneme profile, in the shape the report reads."""
     import torch
 
-    from benchmarks.profiles import judge
+    from benchmarks.common import judge
     from text2lips.runtime import SynthesisOptions, Synthesizer
     from text2lips.text.timeline import espeak_timeline
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.profiles import RTF_LIMIT
+from benchmarks.common import RTF_LIMIT
 from benchmarks.workload import FRAME_MS
 
 RESULTS_DIR = Path(__file__).with_name("results")

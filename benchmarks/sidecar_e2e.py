@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from benchmarks import measure
+from benchmarks.common import Context, Profile, decode_figures, judge, ratios, run_pairs, skipped
 from benchmarks.measure import Decode, log
 from benchmarks.models import REPO_ROOT, BenchModel, resolve_default
-from benchmarks.profiles import Context, Profile, decode_figures, judge, ratios, run_pairs, skipped
 from benchmarks.reference import PaperReference
 from benchmarks.workload import FRAME_MS
 

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from text2lips import Text2LipsError
 from text2lips.model.checkpoint import load_model
 from text2lips.model.tacotron import DecoderState, LipDecoder
-from text2lips.runtime.onnx_backend import (
+from text2lips.runtime.graphs import (
     ENCODER_FILE,
     ENCODER_INPUTS,
     ENCODER_OUTPUTS,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from text2lips import Text2LipsError
-from text2lips.runtime.onnx_backend import ENCODER_FILE, EXPORT_JSON, STEP_FILE
+from text2lips.runtime.graphs import ENCODER_FILE, EXPORT_JSON, STEP_FILE
 from text2lips.runtime.tensorrt_backend import (
     ENCODER_ENGINE,
     ENGINES_JSON,

@@ -22,10 +22,12 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(EXEMPT_PREFIXES):
+        if details.method.startswith(EXEMPT_PREFIXES):
             return handler
+        # An unknown method is checked too: without the token a caller learns nothing, not
+        # even which methods exist (UNIMPLEMENTED comes only after the token matched).
         got = None
         for key, value in details.invocation_metadata or ():
             if key == "authorization":
@@ -40,11 +42,15 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
-def _deny(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as `handler` that only aborts."""
+def _deny(handler: grpc.RpcMethodHandler | None, message: str) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as `handler` that only aborts (unary for an unknown
+    method, whose requests are never parsed)."""
 
     async def abort(_request: Any, context: grpc.aio.ServicerContext) -> None:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    if handler is None:
+        return grpc.unary_unary_rpc_method_handler(abort)
 
     kw = {"request_deserializer": handler.request_deserializer,
           "response_serializer": handler.response_serializer}

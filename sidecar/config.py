@@ -51,17 +51,26 @@ class ServerConfig:
     """Utterances that may wait for a batch slot; beyond batch + queue: RESOURCE_EXHAUSTED."""
     max_text_chars: int = 2000
     """Longest text accepted (also capped by the model's own limit)."""
+    max_symbols: int = 4000
+    """Work budget: most symbols a text may normalise to (digits spelled out, CJK
+    transliterated); over it: INVALID_ARGUMENT naming the limit."""
+    max_frames: int = 12_000
+    """Work budget: most native frames one utterance may last (150 s at 80 fps)."""
     max_message_bytes: int = 1 << 20
     """Largest gRPC message accepted or sent."""
     converse_queue: int = 32
     """Utterances one Converse stream may have queued."""
+    send_timeout_s: float = 10.0
+    """A streamed call whose client accepts nothing for this long is cut off
+    (RESOURCE_EXHAUSTED): a reader that stalls frees its place."""
     grace_s: float = 10.0
     """On SIGTERM/SIGINT: seconds live utterances get to finish before they are cancelled."""
     log_level: str = "info"
     """structlog level: debug, info, warning, error."""
 
     def __post_init__(self) -> None:
-        for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue"):
+        for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue",
+                     "max_symbols", "max_frames"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be >= 1")
         for name in ("port", "metrics_port"):
@@ -70,6 +79,8 @@ class ServerConfig:
                 raise ConfigError(f"{name}={value}: not a TCP port (0..65535)")
         if self.max_queue < 0:
             raise ConfigError(f"max_queue={self.max_queue}: must be >= 0")
+        if not (math.isfinite(self.send_timeout_s) and self.send_timeout_s > 0):
+            raise ConfigError(f"send_timeout_s={self.send_timeout_s}: must be > 0 seconds")
         if not (math.isfinite(self.grace_s) and self.grace_s >= 0):
             raise ConfigError(f"grace_s={self.grace_s}: must be a non-negative number of seconds")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -104,16 +115,20 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "max_batch": ("--max-batch", "utterances decoded together (default 32)"),
     "max_queue": ("--max-queue", "utterances waiting for a batch slot (default 64)"),
     "max_text_chars": ("--max-text-chars", "longest text accepted (default 2000)"),
+    "max_symbols": ("--max-symbols", "most symbols a text may normalise to (default 4000)"),
+    "max_frames": ("--max-frames", "most frames one utterance may last (default 12000)"),
     "max_message_bytes": ("--max-message-bytes", "largest gRPC message (default 1 MiB)"),
     "converse_queue": ("--converse-queue", "utterances queued per Converse stream (default 32)"),
+    "send_timeout_s": ("--send-timeout", "seconds a client may read nothing before its call "
+                       "is cut off (default 10)"),
     "grace_s": ("--grace", "seconds live utterances get on shutdown (default 10)"),
     "log_level": ("--log-level", "debug, info, warning or error (default info)"),
 }
 
 
 def env_name(field: str) -> str:
-    """TEXT2LIPS_<FIELD>; --grace is TEXT2LIPS_GRACE."""
-    return "TEXT2LIPS_" + ("GRACE" if field == "grace_s" else field.upper())
+    """TEXT2LIPS_<FIELD>; --grace is TEXT2LIPS_GRACE, --send-timeout TEXT2LIPS_SEND_TIMEOUT."""
+    return "TEXT2LIPS_" + field.removesuffix("_s").upper()
 
 
 def _field_types() -> dict[str, Any]:

@@ -8,9 +8,10 @@ or `error` instead of `finished` if it fails; a rejected request produces only `
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from sidecar.errors import RESOURCE_EXHAUSTED, error_code
@@ -56,6 +57,10 @@ class Failed:
 
 Event = Started | FrameOut | Finished | Failed
 
+MAX_PENDING_EVENTS = 256
+"""Events a stream may have waiting for its client before its speaking stops reading frames:
+a client that does not read holds this many, and the scheduler's handle the rest."""
+
 
 class ConverseSession:
     """Queue, speak, cancel; events come out of `events()` in the order they happen.
@@ -68,7 +73,7 @@ class ConverseSession:
     """
 
     def __init__(self, validate: Callable[[SpeakSpec], SpeakSpec],
-                 start: Callable[[SpeakSpec], Utterance], max_queue: int,
+                 start: Callable[[SpeakSpec], Utterance | Awaitable[Utterance]], max_queue: int,
                  on_end: Callable[[Utterance, BaseException | None], None] | None = None) -> None:
         self._validate = validate
         self._start = start
@@ -79,6 +84,9 @@ class ConverseSession:
         self._current: Utterance | None = None
         self._wake = asyncio.Event()
         self._input_done = False
+        self._drained = asyncio.Event()
+        self._preparing: str | None = None  # id of the utterance being started
+        self._cancel_preparing = False
 
     def request(self, action: SpeakSpec | Cancel | CancelAll | None) -> None:
         """Handle one client request (never raises: problems become error events)."""
@@ -92,6 +100,7 @@ class ConverseSession:
                 self._events.put_nowait(Finished(spec.utterance_id, 0, cancelled=True))
             if self._current is not None:
                 self._current.cancel()
+            self._cancel_preparing = self._preparing is not None
 
     def input_closed(self) -> None:
         self._input_done = True
@@ -99,6 +108,8 @@ class ConverseSession:
 
     async def events(self) -> AsyncIterator[Event]:
         while (event := await self._events.get()) is not None:
+            if self._events.qsize() <= MAX_PENDING_EVENTS // 2:
+                self._drained.set()
             yield event
 
     async def run(self) -> None:
@@ -143,6 +154,8 @@ class ConverseSession:
         current = self._current
         if current is not None and utterance_id in ("", current.spec.utterance_id):
             current.cancel()
+        if self._preparing is not None and utterance_id in ("", self._preparing):
+            self._cancel_preparing = True
         if not utterance_id:
             return
         kept: deque[SpeakSpec] = deque()
@@ -155,16 +168,28 @@ class ConverseSession:
 
     async def _speak_one(self, spec: SpeakSpec) -> None:
         uid = spec.utterance_id
+        self._preparing, self._cancel_preparing = uid, False
         try:
-            utt = self._start(spec)
+            started = self._start(spec)
+            utt = await started if inspect.isawaitable(started) else started
         except Exception as exc:  # noqa: BLE001 -- capacity or shutdown: tell the client
             self._events.put_nowait(Failed(uid, error_code(exc), str(exc)))
+            return
+        finally:
+            self._preparing = None
+        if self._cancel_preparing:  # cancelled while its text was being prepared
+            utt.cancel()
+            self._events.put_nowait(Finished(uid, 0, cancelled=True))
             return
         self._current = utt
         self._events.put_nowait(Started(uid))
         error: BaseException | None = None
         try:
             async for frame in utt.frames():
+                if self._events.qsize() >= MAX_PENDING_EVENTS:
+                    # The client is not reading: stop taking frames (backpressure).
+                    self._drained.clear()
+                    await self._drained.wait()
                 self._events.put_nowait(FrameOut(frame))
         except Exception as exc:  # noqa: BLE001 -- decoder errors end this utterance only
             error = exc

@@ -9,7 +9,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -65,12 +65,27 @@ class Decoded:
 _DONE = object()  # end of stream marker in a handle's queue
 
 
+class Reservation:
+    """One place of the scheduler's capacity, held from admission until the call stops sending
+    (not merely until its last frame is decoded): `release()` gives it back, once."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._scheduler._release()
+
+
 class UtteranceHandle:
     """The asyncio side of one utterance: iterate it for its native frames, cancel() to leave."""
 
     def __init__(self, key: int, loop: asyncio.AbstractEventLoop, scheduler: Scheduler,
-                 calibration: BlendshapeCalibration) -> None:
+                 calibration: BlendshapeCalibration, reservation: Reservation) -> None:
         self.key = key
+        self.reservation = reservation
         self.loop = loop
         self.calibration = calibration
         self.stats = UtteranceStats(submitted=time.monotonic())
@@ -94,12 +109,18 @@ class UtteranceHandle:
         return item
 
     def cancel(self) -> None:
-        """Leave the batch at the next step; iteration ends now. Call from the event loop."""
+        """Leave the batch at the next step and give the capacity back now; iteration ends now.
+        Call from the event loop."""
+        self.reservation.release()
         if self.cancelled:
             return
         self.cancelled = True
         self._scheduler.cancel(self.key)
         self._queue.put_nowait(_DONE)
+
+    def release(self) -> None:
+        """The call has stopped sending (finished or not): its capacity is free."""
+        self.reservation.release()
 
     # Called on the event loop thread (via call_soon_threadsafe) by the decode thread.
     def _put(self, item: object) -> None:
@@ -138,9 +159,11 @@ class Scheduler:
     """Continuous batching over one Synthesizer: join and leave between steps.
 
     At most `max_batch` utterances decode together; up to `max_queue` more wait for a slot in
-    arrival order; beyond that `submit` raises CapacityError. All BatchDecoder calls happen on
-    the decode thread (it is single-threaded); other threads only touch the lock-guarded
-    inbox and cancel set.
+    arrival order. Capacity (`max_batch + max_queue`) counts every call from admission until it
+    stops sending, including calls still preparing their text and calls whose frames are all
+    decoded but not yet sent; beyond it `reserve`/`submit` raise CapacityError. All
+    BatchDecoder calls happen on the decode thread (it is single-threaded); other threads only
+    touch the lock-guarded inbox, cancel set and capacity count.
     """
 
     def __init__(
@@ -157,6 +180,7 @@ class Scheduler:
         self._cancel: set[int] = set()
         self._live: dict[int, UtteranceHandle] = {}  # in the batch decoder (decode thread only)
         self._n_live = 0  # len(_live), readable under the lock by other threads
+        self._open = 0  # reservations held (admitted calls that have not stopped sending)
         self._keys = itertools.count()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="text2lips-decode", daemon=True)
@@ -164,24 +188,48 @@ class Scheduler:
 
     # --- any thread ----------------------------------------------------------------------
 
-    def submit(self, text: str, options: SynthesisOptions | None = None,
-               calibration: BlendshapeCalibration | None = None,
-               loop: asyncio.AbstractEventLoop | None = None) -> UtteranceHandle:
-        """Queue an utterance; frames arrive on the returned handle (iterate it on `loop`).
-
-        `calibration` maps its lips to blend shapes (default: the average speaker's).
-        """
-        loop = loop or asyncio.get_running_loop()
-        calibration = calibration or default_calibration()
+    def reserve(self) -> Reservation:
+        """Take one place of capacity (CapacityError when none is left)."""
         with self._cv:
             if self._stopping.is_set():
                 raise SchedulerClosed("the server is shutting down")
-            if self._n_live + len(self._inbox) >= self.max_batch + self.max_queue:
+            if self._open >= self.max_batch + self.max_queue:
                 raise CapacityError(
-                    f"server at capacity: {self._n_live} utterances decoding and "
-                    f"{len(self._inbox)} waiting (max {self.max_batch} + {self.max_queue})"
+                    f"server at capacity: {self._open} calls open, {self._n_live} utterances "
+                    f"decoding and {len(self._inbox)} waiting (max {self.max_batch} + "
+                    f"{self.max_queue})"
                 )
-            handle = UtteranceHandle(next(self._keys), loop, self, calibration)
+            self._open += 1
+        return Reservation(self)
+
+    def _release(self) -> None:
+        with self._cv:
+            self._open -= 1
+
+    @property
+    def open_calls(self) -> int:
+        """Reservations held: calls admitted that have not stopped sending."""
+        with self._cv:
+            return self._open
+
+    def submit(self, text: str, options: SynthesisOptions | None = None,
+               calibration: BlendshapeCalibration | None = None,
+               loop: asyncio.AbstractEventLoop | None = None,
+               reservation: Reservation | None = None) -> UtteranceHandle:
+        """Queue an utterance; frames arrive on the returned handle (iterate it on `loop`).
+
+        `calibration` maps its lips to blend shapes (default: the average speaker's).
+        `reservation` is the capacity taken by `reserve()` (default: taken here); the handle
+        gives it back on `cancel()`/`release()`.
+        """
+        loop = loop or asyncio.get_running_loop()
+        calibration = calibration or default_calibration()
+        reservation = reservation or self.reserve()
+        with self._cv:
+            if self._stopping.is_set():
+                reservation.release()
+                raise SchedulerClosed("the server is shutting down")
+            handle = UtteranceHandle(next(self._keys), loop, self, calibration, reservation)
             self._inbox.append((handle, text, options))
             self._cv.notify()
         return handle
@@ -275,7 +323,8 @@ class Scheduler:
             st.frames += 1
             st.decode_s += step_s
             batch = batches.setdefault(handle.loop, [])
-            batch.append((handle, Decoded(frame, w)))
+            # The displacement is not sent: dropping it halves what an unread call holds.
+            batch.append((handle, Decoded(replace(frame, displacement=None), w)))
             if frame.last:
                 del self._live[handle.key]
                 batch.append((handle, _DONE))

@@ -19,8 +19,10 @@ from grpc_reflection.v1alpha import reflection
 from sidecar import config as config_mod
 from sidecar.auth import BearerTokenInterceptor
 from sidecar.config import ConfigError, ServerConfig
+from sidecar.guard import GuardInterceptor
 from sidecar.logging import configure, get_logger
 from sidecar.metrics import Metrics
+from sidecar.prepare import Preparer, WorkBudget
 from sidecar.scheduler import Scheduler, StepGate
 from sidecar.servicer import LipSyncServicer
 from text2lips import __version__
@@ -29,6 +31,11 @@ from text2lips.v1 import lipsync_pb2, lipsync_pb2_grpc
 
 SERVICE_NAME = lipsync_pb2.DESCRIPTOR.services_by_name["LipSync"].full_name
 """text2lips.v1.LipSync, as health checks and reflection name it."""
+
+
+DRAIN_NOTICE_S = 0.5
+"""On shutdown, health says NOT_SERVING this long (at most a quarter of the grace) before the
+listener closes."""
 
 
 class Sidecar:
@@ -42,6 +49,7 @@ class Sidecar:
         self.port: int | None = None
         self.metrics_port: int | None = None
         self.scheduler: Scheduler | None = None
+        self.preparer: Preparer | None = None
         self.metrics = Metrics()
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
@@ -53,9 +61,13 @@ class Sidecar:
         self.scheduler = Scheduler(self.synth, max_batch=cfg.max_batch, max_queue=cfg.max_queue,
                                    gate=self.gate)
         self.metrics.track_load(lambda: self.scheduler.load)  # type: ignore[union-attr]
+        self.preparer = Preparer(
+            WorkBudget(max_symbols=cfg.max_symbols, max_frames=cfg.max_frames),
+            getattr(self.synth, "rate_wpm", None) if self.synth.timed else None,
+        )
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,
-            converse_queue=cfg.converse_queue, metrics=self.metrics,
+            converse_queue=cfg.converse_queue, metrics=self.metrics, preparer=self.preparer,
         )
         options = [
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -63,7 +75,11 @@ class Sidecar:
             # gRPC sets SO_REUSEPORT by default: a second server would silently share the port.
             ("grpc.so_reuseport", 0),
         ]
-        interceptors = [BearerTokenInterceptor(cfg.token)] if cfg.token else []
+        # The token is checked first, then the bytes are parsed inside the call.
+        interceptors: list[grpc.aio.ServerInterceptor] = (
+            [BearerTokenInterceptor(cfg.token)] if cfg.token else []
+        )
+        interceptors.append(GuardInterceptor(cfg.send_timeout_s))
         server = grpc.aio.server(interceptors=interceptors, options=options)
         lipsync_pb2_grpc.add_LipSyncServicer_to_server(servicer, server)
         self._health = health_aio.HealthServicer()
@@ -88,7 +104,9 @@ class Sidecar:
             reason = "address in use or not available"
         if not port:
             self.scheduler.close()
+            self.preparer.close()
             raise ConfigError(f"cannot listen on {address}: {reason}")
+        await self.preparer.ready()
         await server.start()
         self._server = server
         self.port = port
@@ -115,10 +133,15 @@ class Sidecar:
         self._log.info("stopping", grace_s=grace, decoding_waiting=load)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()  # probes see NOT_SERVING at once
+            # ... and for a moment before the listener closes, so a load balancer that
+            # probes can take this instance out before its connections are refused.
+            await asyncio.sleep(min(DRAIN_NOTICE_S, grace / 4))
         await self._server.stop(grace)
         self._server = None
         if self.scheduler is not None:
             self.scheduler.close()
+        if self.preparer is not None:
+            self.preparer.close()
         self.metrics.close()
         self._log.info("stopped", after_s=round(time.monotonic() - t0, 3))
 

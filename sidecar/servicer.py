@@ -13,12 +13,14 @@ from typing import Any
 import grpc
 
 from sidecar import wire
-from sidecar.converse import ConverseSession
+from sidecar.converse import CancelAll, ConverseSession
 from sidecar.errors import error_code
+from sidecar.guard import MalformedMessage, RateLimitedLog
 from sidecar.logging import get_logger
 from sidecar.metrics import Metrics
+from sidecar.prepare import Preparer
 from sidecar.scheduler import Scheduler
-from sidecar.utterance import SpeakSpec, Utterance, validate
+from sidecar.utterance import MAX_ID_CHARS, SpeakSpec, Utterance, validate
 from text2lips.runtime import ModelInfo
 from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
@@ -32,28 +34,36 @@ def status_code(exc: BaseException) -> grpc.StatusCode:
 
 class LipSyncServicer(pb_grpc.LipSyncServicer):
     def __init__(self, scheduler: Scheduler, info: ModelInfo, *, max_text_chars: int,
-                 converse_queue: int, metrics: Metrics) -> None:
+                 converse_queue: int, metrics: Metrics, preparer: Preparer | None = None) -> None:
         self.scheduler = scheduler
+        self.preparer = preparer
         self.info = info
         # The stricter of the server's and the model's limits.
         self.max_text_chars = min(max_text_chars, info.max_text_chars)
         self.converse_queue = converse_queue
         self.metrics = metrics
         self._model_info = wire.model_info(info, self.max_text_chars)
+        self._reject_log = RateLimitedLog()
 
     # --- core calls shared by Speak and Converse ----------------------------------------
 
     def _validate(self, spec: SpeakSpec) -> SpeakSpec:
         return validate(spec, self.info, self.max_text_chars)
 
-    def _start(self, spec: SpeakSpec) -> Utterance:
-        return Utterance(spec, self.scheduler, self.info.frame_rate)
+    async def _start(self, spec: SpeakSpec) -> Utterance:
+        return await Utterance.start(spec, self.scheduler, self.info.frame_rate, self.preparer)
 
     def _failed(self, rpc: str, exc: BaseException, log: Any) -> None:
         code = status_code(exc)
         self.metrics.errors.labels(rpc, code.name).inc()
-        log.info("rejected" if code != grpc.StatusCode.INTERNAL else "failed",
-                 code=code.name, error=str(exc))
+        if code == grpc.StatusCode.INTERNAL:
+            log.info("failed", code=code.name, error=str(exc))
+            return
+        # Rejections are the client's doing: a flood of them must not flood the log.
+        suppressed = self._reject_log.allow()
+        if suppressed is not None:
+            log.info("rejected", code=code.name, error=str(exc)[:300],
+                     **({"suppressed_before": suppressed} if suppressed else {}))
 
     def _ended(self, rpc: str, utt: Utterance, error: BaseException | None, log: Any) -> None:
         """Log and count one utterance that was submitted to the scheduler."""
@@ -85,10 +95,10 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.LipFrame]:
         spec = wire.speak_spec(request)
         spec = replace(spec, utterance_id=spec.utterance_id or str(uuid.uuid4()))
-        log = get_logger(rpc="Speak", utterance_id=spec.utterance_id)
+        log = get_logger(rpc="Speak", utterance_id=spec.utterance_id[:MAX_ID_CHARS])
         try:
             self._validate(spec)
-            utt = self._start(spec)
+            utt = await self._start(spec)
         except Exception as exc:  # noqa: BLE001 -- mapped to a status, never a crash
             self._failed("Speak", exc, log)
             await context.abort(status_code(exc), str(exc))
@@ -113,18 +123,30 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
         def on_end(utt: Utterance, error: BaseException | None) -> None:
             self._ended("Converse", utt, error, log.bind(utterance_id=utt.spec.utterance_id))
 
+        def bound(spec: SpeakSpec) -> Any:
+            return log.bind(utterance_id=spec.utterance_id[:MAX_ID_CHARS])
+
         def checked(call: Any) -> Any:
             # Rejections inside the stream are counted and logged like Speak's.
             def wrapped(spec: SpeakSpec) -> Any:
                 try:
                     return call(spec)
                 except Exception as exc:
-                    self._failed("Converse", exc, log.bind(utterance_id=spec.utterance_id))
+                    self._failed("Converse", exc, bound(spec))
                     raise
             return wrapped
 
-        session = ConverseSession(checked(self._validate), checked(self._start),
+        async def start(spec: SpeakSpec) -> Utterance:
+            try:
+                return await self._start(spec)
+            except Exception as exc:
+                self._failed("Converse", exc, bound(spec))
+                raise
+
+        session = ConverseSession(checked(self._validate), start,
                                   self.converse_queue, on_end)
+
+        malformed: list[MalformedMessage] = []
 
         async def read() -> None:
             try:
@@ -132,8 +154,12 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
                     session.request(wire.converse_action(req))
             except asyncio.CancelledError:
                 raise
+            except MalformedMessage as exc:
+                # Bad bytes end the call with INVALID_ARGUMENT; nothing after them is spoken.
+                malformed.append(exc)
+                session.request(CancelAll())
             except Exception as exc:  # noqa: BLE001 -- a broken client stream ends the input
-                log.info("converse input ended", error=repr(exc))
+                log.info("converse input ended", error=repr(exc)[:300])
             finally:
                 session.input_closed()
 
@@ -149,6 +175,9 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
             runner.cancel()
             await asyncio.gather(reader, runner, return_exceptions=True)
             log.info("converse closed")
+        if malformed:
+            self._failed("Converse", malformed[0], log)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(malformed[0]))
 
     async def GetModelInfo(self, request: pb.GetModelInfoRequest,
                            context: grpc.aio.ServicerContext) -> pb.ModelInfo:

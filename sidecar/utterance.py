@@ -4,26 +4,28 @@ turn native 80 fps frames into what it gets (resampled or time-warped, with blen
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import unicodedata
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sidecar.scheduler import Decoded, Scheduler
+from sidecar.prepare import Preparer
+from sidecar.scheduler import Scheduler, UtteranceHandle
 from text2lips import FRAME_DIM, Text2LipsError
-from text2lips.blendshapes import BlendshapeSmoother, default_calibration
+from text2lips.blendshapes import default_calibration
 from text2lips.runtime import ModelInfo, SynthesisOptions
-from text2lips.runtime.retime import StreamResampler, time_warp
-from text2lips.text import has_speakable
+from text2lips.runtime.output import OUTPUT_RATES, FrameOutput, OutputOptions
 
-OUTPUT_RATES = (80.0, 60.0, 30.0)
-"""Accepted SpeakRequest.frame_rate values besides 0 (= native 80)."""
-MIN_TARGET_S, MAX_TARGET_S = 0.1, 600.0
-"""Accepted range of target_duration_s (0 = off)."""
-_F32_SLACK = 1e-6  # 0.1 sent as a float32 arrives as 0.10000000149
+MAX_ID_CHARS = 256
+"""Longest utterance_id accepted."""
+MAX_SPEAKER_CHARS = 128
+"""Longest speaker name accepted."""
+MAX_REFERENCE_MM = 10_000.0
+"""Largest |value| of a client reference (head-space millimetres; a face is ~200 mm)."""
+
+__all__ = ["OUTPUT_RATES", "InvalidRequest", "OutFrame", "SpeakSpec", "Utterance", "validate"]
 
 
 class InvalidRequest(Text2LipsError):
@@ -48,6 +50,8 @@ class SpeakSpec:
     """> 0: time-warp to this length (buffers the whole utterance first)."""
     realtime: bool = False
     """Send each frame when the wall clock reaches its time_s, not as soon as it is decoded."""
+    pacing: int = 0
+    """The Pacing enum value as sent (0 as fast as possible, 1 realtime; others are refused)."""
 
     @property
     def output_rate(self) -> float:
@@ -56,14 +60,24 @@ class SpeakSpec:
     def options(self) -> SynthesisOptions:
         return SynthesisOptions(speaker=self.speaker or None, reference=self.reference)
 
-
-def _preview(text: str, n: int = 40) -> str:
-    return repr(text if len(text) <= n else text[:n] + "...")
+    def output(self) -> OutputOptions:
+        return OutputOptions(frame_rate=self.frame_rate,
+                             target_duration_s=self.target_duration_s)
 
 
 def validate(spec: SpeakSpec, info: ModelInfo, max_text_chars: int) -> SpeakSpec:
     """Raise InvalidRequest naming the first problem; returns the spec unchanged when fine."""
     text = spec.text
+    for name, value, limit in (("utterance_id", spec.utterance_id, MAX_ID_CHARS),
+                               ("speaker", spec.speaker, MAX_SPEAKER_CHARS)):
+        # Both are echoed in every frame and logged: an unbounded one multiplies output.
+        if len(value) > limit:
+            raise InvalidRequest(f"{name} has {len(value)} characters; the limit is {limit}")
+    if spec.pacing not in (0, 1):
+        raise InvalidRequest(
+            f"pacing {spec.pacing} is not a Pacing value; use 0 (as fast as possible) or 1 "
+            "(realtime)"
+        )
     if not text.strip():
         raise InvalidRequest("text is empty (or only whitespace)")
     if len(text) > max_text_chars:
@@ -75,34 +89,27 @@ def validate(spec: SpeakSpec, info: ModelInfo, max_text_chars: int) -> SpeakSpec
             raise InvalidRequest(
                 f"text contains control character U+{ord(ch):04X} at position {i}"
             )
-    if not (spec.frame_rate == 0 or spec.frame_rate in OUTPUT_RATES):
-        raise InvalidRequest(
-            f"frame_rate {spec.frame_rate!r} is not supported; use 0 (native 80), 80, 60 or 30"
-        )
-    t = spec.target_duration_s
-    if not (t == 0 or (math.isfinite(t)
-                       and MIN_TARGET_S - _F32_SLACK <= t <= MAX_TARGET_S + _F32_SLACK)):
-        raise InvalidRequest(
-            f"target_duration_s {t!r} is outside [{MIN_TARGET_S}, {MAX_TARGET_S:g}] (0 = off)"
-        )
+    try:
+        spec.output().check()
+    except Text2LipsError as exc:
+        raise InvalidRequest(str(exc)) from None
     if spec.reference is not None:
         ref = spec.reference
         if ref.shape != (FRAME_DIM,):
             raise InvalidRequest(
                 f"reference has {ref.size} values; it needs {FRAME_DIM} (20 lip points x, y, z, mm)"
             )
-        bad = np.flatnonzero(~np.isfinite(ref))
+        bad = np.flatnonzero(~np.isfinite(ref) | (np.abs(ref) > MAX_REFERENCE_MM))
         if bad.size:
             raise InvalidRequest(
                 f"reference value {int(bad[0])} is {float(ref[bad[0]])!r}; all {FRAME_DIM} "
-                "must be finite"
+                f"must be finite millimetres within +-{MAX_REFERENCE_MM:g}"
             )
     elif spec.speaker and spec.speaker not in info.speakers:
         known = ", ".join(sorted(info.speakers)) or "none"
         raise InvalidRequest(f"unknown speaker {spec.speaker!r}; known speakers: {known}")
-    if not has_speakable(text):
-        # Emoji- or symbol-only text has nothing to animate; saying so beats silent lips.
-        raise InvalidRequest(f"nothing speakable in text {_preview(text)}")
+    # Whether anything is speakable is decided where the text is normalised (sidecar.prepare,
+    # off the event loop): normalising a long digit string here took 0.4 s of the loop.
     return spec
 
 
@@ -120,61 +127,6 @@ class OutFrame:
     blendshapes: np.ndarray
     """(len(BLENDSHAPE_NAMES),) float32 in [0, 1], smoothed over the utterance."""
     last: bool
-
-
-class FramePipeline:
-    """Native frames in, client frames out: rate conversion or time warp, then smoothing.
-
-    At the native rate and with no target duration every frame passes straight through. At 60
-    or 30 fps a causal resampler holds at most one native frame. A target duration is only
-    known to be reachable once the utterance's length is known, so warping buffers the whole
-    utterance and emits everything when the last native frame arrives. Blend-shape weights
-    (solved per native frame by the scheduler, in batches) are retimed with the landmarks,
-    then smoothed at the output rate, one smoother per utterance.
-    """
-
-    def __init__(self, spec: SpeakSpec, native_rate: float) -> None:
-        self.spec = spec
-        rate = spec.output_rate
-        self._resampler = (
-            StreamResampler(native_rate, rate)
-            if rate != native_rate and not spec.target_duration_s else None
-        )
-        self._buffer: list[np.ndarray] | None = [] if spec.target_duration_s else None
-        self._smoother = BlendshapeSmoother(frame_rate=rate)
-
-    def push(self, decoded: Decoded) -> list[OutFrame]:
-        """Frames completed by this native frame (often one; none while buffering)."""
-        frame = decoded.frame
-        if self._resampler is None and self._buffer is None:
-            return self._finish(frame.landmarks[None], decoded.blendshapes[None],
-                                [(frame.index, frame.time_s, frame.last)])
-        both = np.concatenate([frame.landmarks, decoded.blendshapes])  # (60 + K,)
-        if self._buffer is not None:
-            self._buffer.append(both)
-            if not frame.last:
-                return []
-            rate = self.spec.output_rate
-            warped = time_warp(np.stack(self._buffer), self.spec.target_duration_s, rate)
-            n = len(warped)  # (n, 60 + K)
-            return self._finish(warped[:, :FRAME_DIM], warped[:, FRAME_DIM:],
-                                [(i, i / rate, i == n - 1) for i in range(n)])
-        assert self._resampler is not None
-        out = self._resampler.push(both, last=frame.last)
-        if not out:
-            return []
-        values = np.stack([o.values for o in out])  # (n, 60 + K)
-        return self._finish(values[:, :FRAME_DIM], values[:, FRAME_DIM:],
-                            [(o.index, o.time_s, o.last) for o in out])
-
-    def _finish(self, lips: np.ndarray, weights: np.ndarray,
-                timing: list[tuple[int, float, bool]]) -> list[OutFrame]:
-        smoothed = self._smoother(weights)  # (n, K)
-        uid = self.spec.utterance_id
-        return [
-            OutFrame(uid, index, time_s, lips[i].astype(np.float32, copy=False), smoothed[i], last)
-            for i, (index, time_s, last) in enumerate(timing)
-        ]
 
 
 class Pacer:
@@ -199,37 +151,70 @@ class Pacer:
 class Utterance:
     """One running utterance: submitted to the scheduler, iterated for client frames.
 
-    The caller must `cancel()` it in a finally (a no-op once finished): a call that ends early
-    (client cancel, deadline, Converse cancel) thereby frees its batch slot before the next step.
+    Made by `Utterance.start`. The caller must `cancel()` it in a finally (it gives the
+    capacity back, and leaves the batch when not finished): a call that ends early (client
+    cancel, deadline, Converse cancel) thereby frees its batch slot before the next step.
     """
 
-    def __init__(self, spec: SpeakSpec, scheduler: Scheduler, native_rate: float) -> None:
+    def __init__(self, spec: SpeakSpec, handle: UtteranceHandle, native_rate: float) -> None:
         self.spec = spec
-        self._pipeline = FramePipeline(spec, native_rate)
+        self.handle = handle
+        self._output = FrameOutput(spec.output(), native_rate)
         self._pacer = Pacer(spec.realtime)
-        # A client reference is no known speaker: the average calibration fits it best.
-        calibration = default_calibration(
-            None if spec.reference is not None else (spec.speaker or None)
-        )
         self.sent = 0
         """Frames handed to the client so far."""
         self.finished = False
         """The last frame was sent."""
-        # Last, so nothing after it can fail and leave a submitted utterance behind.
-        self.handle = scheduler.submit(spec.text, spec.options(), calibration)  # CapacityError...
+
+    @classmethod
+    async def start(cls, spec: SpeakSpec, scheduler: Scheduler, native_rate: float,
+                    preparer: Preparer | None = None) -> Utterance:
+        """Take capacity, prepare the text off the event loop (normalised once, held to the
+        work budget, timed by espeak-ng for timed models), then submit it.
+
+        Raises CapacityError, SchedulerClosed, BudgetExceeded or Text2LipsError."""
+        reservation = scheduler.reserve()
+        try:
+            text, options = spec.text, spec.options()
+            if preparer is not None:
+                prepared = await preparer.prepare(spec.text)
+                text = prepared.text
+                if prepared.timeline is not None:
+                    options = replace(options, timeline=prepared.timeline)
+                else:  # a model that times itself: cap its length bound
+                    bound = scheduler.synth.max_frames_for(len(text))
+                    options = replace(options,
+                                      max_frames=min(bound, preparer.budget.max_frames))
+            # A client reference is no known speaker: the average calibration fits it best.
+            calibration = default_calibration(
+                None if spec.reference is not None else (spec.speaker or None)
+            )
+            handle = scheduler.submit(text, options, calibration, reservation=reservation)
+        except BaseException:
+            reservation.release()
+            raise
+        return cls(spec, handle, native_rate)
 
     async def frames(self) -> AsyncIterator[OutFrame]:
         """Client frames in order; raises the decoder's error (Text2LipsError, DecodeFailure)."""
+        uid = self.spec.utterance_id
         async for decoded in self.handle:
-            for out in self._pipeline.push(decoded):
+            f = decoded.frame
+            # Blend shapes were solved on the decode thread, a whole step at once.
+            for out in self._output.push(f.landmarks, f.last, decoded.blendshapes,
+                                         index=f.index, time_s=f.time_s):
                 await self._pacer.wait(out.time_s)
                 if self.handle.cancelled:  # cancelled while pacing: send nothing more
                     return
                 self.sent += 1
                 self.finished = out.last
-                yield out
+                assert out.blendshapes is not None
+                yield OutFrame(uid, out.index, out.time_s, out.landmarks, out.blendshapes,
+                               out.last)
 
     def cancel(self) -> None:
-        """Leave the batch now (no-op once finished)."""
-        if not self.finished:
+        """Give the capacity back; leave the batch now when not finished."""
+        if self.finished:
+            self.handle.release()
+        else:
             self.handle.cancel()

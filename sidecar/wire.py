@@ -25,6 +25,7 @@ def speak_spec(req: pb.SpeakRequest) -> SpeakSpec:
         frame_rate=float(req.frame_rate),
         target_duration_s=float(req.target_duration_s),
         realtime=req.pacing == pb.PACING_REALTIME,
+        pacing=int(req.pacing),
     )
 
 

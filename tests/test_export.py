@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import shutil
 
 import numpy as np
@@ -17,16 +16,18 @@ from helpers import decode_with_joins
 from text2lips import Text2LipsError
 from text2lips.cli import main
 from text2lips.model import DecoderState, load_model
-from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
+from text2lips.runtime import SynthesisOptions, Synthesizer
 from text2lips.runtime.backend import TorchBackend
-from text2lips.runtime.onnx_backend import (
+from text2lips.runtime.graphs import (
     ENCODER_INPUTS,
     ENCODER_OUTPUTS,
     STATE_NAMES,
     STEP_INPUTS,
     STEP_OUTPUTS,
-    OnnxBackend,
+    cached_export_dir,
 )
+from text2lips.runtime.onnx_backend import OnnxBackend
+from text2lips.testing import tiny_test_model
 
 TOL_MM = 1e-3
 TEXTS = ["Hello there.", "Put the book back on the map, then walk north.", "Mom paid Bob."]
@@ -119,19 +120,21 @@ def test_dynamic_batch_and_text_length(exported):
     assert kept.memory.shape == (2, 11, 32) and kept.state[4].shape == (2, 11)
 
 
-def test_model_without_onnx_is_exported_into_the_cache_once(exported, tmp_path, monkeypatch,
-                                                            caplog):
+def test_model_without_onnx_names_the_export_command(exported, tmp_path, monkeypatch):
+    # The runtime never exports (that is engine_build's job): a missing export is an error
+    # naming the command, and an export written where the runtime looks is then served.
     monkeypatch.setenv("TEXT2LIPS_CACHE", str(tmp_path / "cache"))
     bare = tmp_path / "bare"
     shutil.copytree(exported[0], bare, ignore=shutil.ignore_patterns("onnx"))
-    with caplog.at_level(logging.WARNING, logger="text2lips.runtime.onnx_backend"):
-        backend = OnnxBackend.from_model_dir(bare, threads=1)
-    assert backend.onnx_dir.parent == tmp_path / "cache" / "onnx"
-    assert any("exporting into" in r.getMessage() for r in caplog.records)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="text2lips.runtime.onnx_backend"):
-        again = OnnxBackend.from_model_dir(bare, threads=1)
-    assert again.onnx_dir == backend.onnx_dir and not caplog.records
+    with pytest.raises(Text2LipsError) as err:
+        OnnxBackend.from_model_dir(bare, threads=1)
+    msg = str(err.value)
+    assert "\n" not in msg and f"`text2lips export --model {bare} -o {bare / 'onnx'}`" in msg
+    assert not (tmp_path / "cache").exists()  # nothing was written
+    cached = cached_export_dir(bare)
+    assert cached.parent == tmp_path / "cache" / "onnx"
+    assert main(["export", "--model", str(bare), "-o", str(cached)]) == 0
+    assert OnnxBackend.from_model_dir(bare, threads=1).onnx_dir == cached
 
 
 def test_graphs_of_other_weights_are_refused(exported, tmp_path):

@@ -140,10 +140,7 @@ def test_the_library_never_imports_the_tools_around_it() -> None:
                      if e.split(".")[0] in FORBIDDEN_FROM_LIBRARY)
         for name, file in _modules().items() if name.split(".")[0] == "text2lips"
     }
-    # onnx_backend's lazy export-on-miss goes when the graph contract moves to runtime/graphs.
-    known = {"text2lips.runtime.onnx_backend": ["engine_build.export",
-                                                "engine_build.export.export_onnx"]}
-    assert {k: v for k, v in bad.items() if v} == known
+    assert {k: v for k, v in bad.items() if v} == {}
 
 
 def test_the_cycle_finder_finds_cycles() -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
-from text2lips.runtime.onnx_backend import EXPORT_JSON, model_fingerprint
+from text2lips.runtime import SynthesisOptions, Synthesizer
+from text2lips.runtime.graphs import EXPORT_JSON, model_fingerprint
+from text2lips.testing import tiny_test_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Put the book back on the map."
@@ -115,7 +116,8 @@ def test_missing_graphs_without_torch_say_how_to_export(shipped, tmp_path):
     assert json.loads(proc.stdout.strip())["torch"] == []
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1, err
-    assert f"text2lips export --model {bare}" in err and "torch is not installed" in err
+    assert f"`text2lips export --model {bare} -o {bare / 'onnx'}`" in err
+    assert "where torch is installed" in err
 
 
 def test_cached_export_serves_without_torch(shipped, tmp_path):

@@ -55,3 +55,13 @@ def model_fingerprint(model_dir: str | Path) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def cached_export_dir(model_dir: str | Path) -> Path:
+    """Where an export of `model_dir`'s exact weights may wait in the cache
+    (~/.cache/text2lips/onnx/<hash>/): the onnxruntime backend serves it when the model
+    directory ships no onnx/ folder; tools that export for a model they cannot write into
+    (the benchmarks' stand-ins) put it here."""
+    from text2lips.data.dataset import cache_dir
+
+    return cache_dir() / "onnx" / model_fingerprint(model_dir)[:16]

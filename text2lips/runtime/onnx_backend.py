@@ -1,17 +1,13 @@
 """onnxruntime backend: the exported encoder and decoder-step graphs on the CPU, numpy in and out.
 
-Needs only numpy and onnxruntime to load shipped graphs (MODEL/onnx/) and step them; torch is
-imported only to export graphs a model directory lacks.
+Needs only numpy and onnxruntime to load exported graphs (MODEL/onnx/, or the cache) and step
+them; writing them is `text2lips export`'s job (engine_build), never the runtime's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,30 +16,22 @@ import numpy as np
 
 from text2lips import Text2LipsError
 from text2lips.runtime.closure_rule import bilabial_mask
+from text2lips.runtime.graphs import (
+    ENCODER_FILE,
+    ENCODER_INPUTS,
+    EXPORT_JSON,
+    ONNX_DIR,
+    STATE_NAMES,
+    STEP_FILE,
+    STEP_INPUTS,
+    TEXT_AXIS,
+    cached_export_dir,
+    export_command,
+    model_fingerprint,
+)
 from text2lips.runtime.protocol import Backend, StepResult
 
 log = logging.getLogger(__name__)
-
-# The graphs' contract, shared with engine_build.export (which writes it) and docs/engines.md.
-# STATE_NAMES is DecoderState._fields, spelled out so stepping never imports torch.
-STATE_NAMES = (
-    "attention_hidden",
-    "attention_cell",
-    "decoder_hidden",
-    "decoder_cell",
-    "attention_weights",
-    "attention_weights_cum",
-    "attention_context",
-)
-ENCODER_INPUTS = ("text", "lengths")
-ENCODER_OUTPUTS = ("memory", "processed_memory", "mask")
-STEP_INPUTS = ("prev_frame", *STATE_NAMES, "memory", "processed_memory", "mask")
-STEP_OUTPUTS = ("frame", "gate_logit", *(f"new_{n}" for n in STATE_NAMES))
-ENCODER_FILE = "encoder.onnx"
-STEP_FILE = "decoder_step.onnx"
-EXPORT_JSON = "export.json"
-# Tensors with a text-length axis (dim 1): padded on join, trimmed on keep.
-TEXT_AXIS = frozenset({"attention_weights", "attention_weights_cum"})
 
 _ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
@@ -56,21 +44,6 @@ def _ort() -> Any:
             "onnxruntime is not installed: pip install 'text2lips[onnx]'"
         ) from None
     return onnxruntime
-
-
-def model_fingerprint(model_dir: Path) -> str:
-    """sha256 of a model directory's weights and config: names its exported graphs."""
-    from text2lips.model.files import CONFIG_NAME, WEIGHTS_NAME
-
-    h = hashlib.sha256()
-    for name in (CONFIG_NAME, WEIGHTS_NAME):
-        file = Path(model_dir) / name
-        if not file.is_file():
-            raise Text2LipsError(f"model directory {str(model_dir)!r} has no {name}")
-        with open(file, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -144,16 +117,22 @@ class OnnxBackend(Backend):
 
     @classmethod
     def from_model_dir(cls, path: str | Path, threads: int | None = None) -> OnnxBackend:
-        """Serve `path/onnx/` if it holds this model's export, else export into a cache first.
-
-        Without torch, only shipped (`path/onnx/`) or already cached graphs can be served.
-        """
+        """Serve `path/onnx/` if it holds this model's export, else its export in the cache
+        (`cached_export_dir`); without either, an error naming the export command."""
         path = Path(path)
-        local = path / "onnx"
+        local = path / ONNX_DIR
         if (local / ENCODER_FILE).is_file():
             _check_fresh(path, local)
             return cls(local, threads=threads)
-        return cls(cached_export(path), threads=threads)
+        cached = cached_export_dir(path) if (path / "model.safetensors").is_file() else None
+        if cached is not None and (cached / EXPORT_JSON).is_file():
+            return cls(cached, threads=threads)
+        raise Text2LipsError(
+            f"no ONNX graphs for {path} (looked in {local}"
+            + (f" and {cached}" if cached is not None else "")
+            + f"): run `{export_command(path)}` where torch is installed and ship that folder "
+            "with the model"
+        )
 
     # --- rows ----------------------------------------------------------------------------
 
@@ -269,48 +248,3 @@ def _check_fresh(model_dir: Path, onnx_dir: Path) -> None:
             f"{onnx_dir} was exported from other weights than {model_dir}; re-export: "
             f"text2lips export --model {model_dir} -o {onnx_dir}"
         )
-
-
-def cached_export(model_dir: Path) -> Path:
-    """`model_dir`'s ONNX export in the cache (~/.cache/text2lips/onnx/<hash>/), made if missing.
-
-    Making it needs torch; without torch a missing export is a Text2LipsError saying how to
-    ship one with the model.
-    """
-    from text2lips.data.dataset import cache_dir
-
-    digest = model_fingerprint(model_dir)
-    out = cache_dir() / "onnx" / digest[:16]
-    if (out / EXPORT_JSON).is_file():
-        return out
-    try:
-        import torch  # noqa: F401  (the exporter needs it; checked first for a clear error)
-    except ImportError:
-        raise Text2LipsError(
-            f"no ONNX graphs in {model_dir}/onnx and torch is not installed to export them: "
-            f"run `text2lips export --model {model_dir} -o {model_dir}/onnx` on a machine with "
-            "torch and ship that folder with the model (or install torch)"
-        ) from None
-    log.warning(
-        "no ONNX export in %s/onnx: exporting into %s (once; `text2lips export --model %s "
-        "-o %s/onnx` ships it with the model)",
-        model_dir,
-        out,
-        model_dir,
-        model_dir,
-    )
-    from engine_build.export import export_onnx
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Export beside the target and rename: two processes racing leave one whole export.
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        export_onnx(model_dir, tmp)
-        try:
-            os.rename(tmp, out)
-        except OSError:
-            if not (out / EXPORT_JSON).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out

@@ -4,6 +4,7 @@ rate, and time-warping a finished utterance to a target duration (to match a TTS
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -90,6 +91,13 @@ def time_warp(frames: np.ndarray, target_duration_s: float, rate: float) -> np.n
     frames map onto the first and last output frames (the neutral start and end poses survive),
     and everything between is linearly interpolated at uniformly spaced positions.
     """
+    return np.concatenate(list(time_warp_chunks(frames, target_duration_s, rate)))
+
+
+def time_warp_chunks(frames: np.ndarray, target_duration_s: float, rate: float,
+                     chunk: int = 256) -> Iterator[np.ndarray]:
+    """`time_warp` a piece at a time: (<= chunk, D) arrays, in order, made as they are asked
+    for, so a 600 s target never exists in memory at once."""
     x = np.asarray(frames, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] == 0:
         raise Text2LipsError(f"time_warp needs frames of shape (T, D) with T >= 1, got {x.shape}")
@@ -98,13 +106,22 @@ def time_warp(frames: np.ndarray, target_duration_s: float, rate: float) -> np.n
             f"target duration must be a positive number of seconds, got {target_duration_s!r}"
         )
     _rate(rate, "output rate")
-    n_out = max(1, round(target_duration_s * rate))
+    if chunk < 1:
+        raise Text2LipsError(f"chunk={chunk}: must be >= 1")
+    return _warp(x, max(1, round(target_duration_s * rate)), chunk)
+
+
+def _warp(x: np.ndarray, n_out: int, chunk: int) -> Iterator[np.ndarray]:
     n_in = x.shape[0]
-    if n_in == 1:
-        return np.repeat(x, n_out, axis=0)
-    if n_out == 1:
-        return x[:1].copy()
-    pos = np.arange(n_out, dtype=np.float64) * ((n_in - 1) / (n_out - 1))  # (T',)
-    i0 = np.minimum(np.floor(pos).astype(np.int64), n_in - 2)
-    frac = (pos - i0)[:, None]  # (T', 1)
-    return ((1.0 - frac) * x[i0] + frac * x[i0 + 1]).astype(np.float32)  # (T', D)
+    for start in range(0, n_out, chunk):
+        stop = min(start + chunk, n_out)
+        if n_in == 1:
+            yield np.repeat(x, stop - start, axis=0)
+            continue
+        if n_out == 1:
+            yield x[:1].copy()
+            return
+        pos = np.arange(start, stop, dtype=np.float64) * ((n_in - 1) / (n_out - 1))  # (c,)
+        i0 = np.minimum(np.floor(pos).astype(np.int64), n_in - 2)
+        frac = (pos - i0)[:, None]  # (c, 1)
+        yield ((1.0 - frac) * x[i0] + frac * x[i0 + 1]).astype(np.float32)  # (c, D)

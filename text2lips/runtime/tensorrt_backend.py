@@ -15,7 +15,7 @@ from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState
 from text2lips.runtime.backend import StepResult, TorchBackend, TorchRows, closers_for
 from text2lips.runtime.cuda_backend import require_cuda, step_result_to_numpy
-from text2lips.runtime.onnx_backend import (
+from text2lips.runtime.graphs import (
     ENCODER_INPUTS,
     ENCODER_OUTPUTS,
     STATE_NAMES,
