@@ -14,11 +14,12 @@ APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-reco
 PROFILE ?= default
 ARGS   ?=
 
-.PHONY: setup proto run test test-py bench lint sysdeps clean help
+.PHONY: setup proto run test test-fast test-py bench lint sysdeps clean help
 
 help:
 	@echo "make run      start the sidecar on 127.0.0.1:50051 with models/default"
 	@echo "make test     run the test suite (sets everything up first)"
+	@echo "make test-fast  the suite without the slow tests (bench smoke, C#, Node, trained weights)"
 	@echo "make bench    measure speed (PROFILE=default|edge|cpu-server|grpc|gpu|phoneme)"
 	@echo "make setup    create $(VENV) and generate code;  make proto  regenerate wire code"
 	@echo "make lint     ruff"
@@ -71,6 +72,10 @@ run: setup
 
 test: setup sysdeps
 	$(BIN)/python -m pytest -q $(ARGS)
+
+# Without the `slow` marker's tests; `-m "not data"` also skips those that need ../shared/data.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks --profile $(PROFILE) $(ARGS)

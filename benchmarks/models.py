@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from text2lips.model import LipDecoder, ModelConfig, get_config, read_config, save_model
-from text2lips.runtime import ModelInfo, tiny_test_model
-from text2lips.runtime import placeholder_lips as neutral_lips
+from text2lips.runtime import ModelInfo
+from text2lips.testing import placeholder_lips as neutral_lips
+from text2lips.testing import tiny_test_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "benchmarks"

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # the benchmark harness end to end
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -155,7 +157,8 @@ def test_reference_decodes_the_same_frames_as_ours(
     import numpy as np
 
     from benchmarks.reference import PaperReference
-    from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
+    from text2lips.runtime import SynthesisOptions, Synthesizer
+    from text2lips.testing import tiny_test_model
 
     model = tiny_test_model(tmp_path / "tiny")
     synth = Synthesizer.load(model, "torch-cpu", threads=1)

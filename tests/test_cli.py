@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from text2lips.runtime import tiny_test_model
+from text2lips.testing import tiny_test_model
 
 
 def t2l(*args: str) -> subprocess.CompletedProcess:

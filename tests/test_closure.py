@@ -12,6 +12,8 @@ import pytest
 
 from text2lips.closure import CLOSED_SHARE, _shares, closures
 
+pytestmark = pytest.mark.slow  # the trained Tacotron
+
 TACOTRON = Path(__file__).resolve().parents[1] / "models" / "tacotron"
 UNSEEN = ["HELLO WORLD", "PUT THE BOOK BACK ON THE MAP", "MOM PAID BOB"]
 

@@ -53,6 +53,8 @@ def test_rule_round_trips_through_model_metadata_and_bad_ones_are_refused():
         ClosureRule(-1.0, np.zeros(60))
 
 
+@pytest.mark.data  # fits on the real training split
+@pytest.mark.slow  # and decodes it with the trained Tacotron
 def test_fit_on_training_pieces_picks_the_smallest_gain_that_closes_like_the_truth(tmp_path):
     fit = fit_rule(TACOTRON, max_pieces=40)
     assert fit.pieces == 40 and fit.bilabials >= 40
@@ -75,6 +77,7 @@ def test_fit_on_training_pieces_picks_the_smallest_gain_that_closes_like_the_tru
     assert stored["gain"] == fit.gain and len(stored["target"]) == 60
 
 
+@pytest.mark.slow  # the trained Tacotron
 def test_shipped_tacotron_closes_with_its_rule_and_not_without():
     assert (
         ModelInfo.from_metadata(

@@ -13,7 +13,8 @@ from helpers import decode_with_joins
 
 from text2lips import Text2LipsError
 from text2lips.model import load_model, read_metadata
-from text2lips.runtime import ModelInfo, SynthesisOptions, Synthesizer, tiny_test_model
+from text2lips.runtime import ModelInfo, SynthesisOptions, Synthesizer
+from text2lips.testing import tiny_test_model
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None

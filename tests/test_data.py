@@ -129,8 +129,9 @@ def test_references_come_from_training_split_only(data_dir):
     np.testing.assert_allclose(refs["0FkuRwU8HFc"], mean, atol=1e-4)
 
 
-def test_transcripts(data_dir):
-    tr = read_lrs3_transcript(data_dir / "lrs3_ted93/transcripts/pretrain/0FkuRwU8HFc/00004.txt")
+def test_transcripts(fixture_data):
+    path = fixture_data / "lrs3_ted93/transcripts/pretrain/0FkuRwU8HFc/00004.txt"
+    tr = read_lrs3_transcript(path)
     assert tr.text.startswith("PROBLEM IS NOT SO MUCH")
     assert tr.words[0].word == "PROBLEM" and tr.words[0].start_s == pytest.approx(0.07)
     assert [w.word for w in tr.words] == tr.text.split()
@@ -163,8 +164,8 @@ def _as_feature_extraction(src, dst, low_conf_rows=(), failed_rows=()):
     dst.write_text(text)
 
 
-def test_feature_extraction_layout_and_drop_report(data_dir, tmp_path):
-    src = data_dir / "lrs3_ted93/landmarks/pretrain/0FkuRwU8HFc/00004.csv"
+def test_feature_extraction_layout_and_drop_report(fixture_data, tmp_path):
+    src = fixture_data / "lrs3_ted93/landmarks/pretrain/0FkuRwU8HFc/00004.csv"
     dst = tmp_path / "fe.csv"
     _as_feature_extraction(src, dst, low_conf_rows=[3, 4, 5], failed_rows=[10])
     fe = read_openface_csv(dst)
@@ -202,8 +203,8 @@ def test_feature_extraction_layout_and_drop_report(data_dir, tmp_path):
     ],
     ids=["missing-columns", "truncated-row", "empty-file", "header-only", "nan"],
 )
-def test_bad_csv_gives_one_clear_error(data_dir, tmp_path, mutate, message):
-    src = data_dir / "lrs3_ted93/landmarks/pretrain/0FkuRwU8HFc/00004.csv"
+def test_bad_csv_gives_one_clear_error(fixture_data, tmp_path, mutate, message):
+    src = fixture_data / "lrs3_ted93/landmarks/pretrain/0FkuRwU8HFc/00004.csv"
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(mutate(src.read_text().splitlines())))
     with pytest.raises(OpenFaceError, match=message) as err:
@@ -221,7 +222,7 @@ def test_bad_data_dir_is_a_cli_error(tmp_path):
     assert out.stderr.count("\n") == 1 and "lrs3_ted93" in out.stderr
 
 
-def test_nothing_half_written_when_preprocessing_fails(tmp_path, data_dir, monkeypatch):
+def test_nothing_half_written_when_preprocessing_fails(tmp_path, monkeypatch):
     # A data folder with one broken clip: loading fails cleanly and leaves no cache file.
     root = tmp_path / "data" / "lrs3_ted93"
     (root / "landmarks/pretrain/vid").mkdir(parents=True)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from text2lips.data.dataset import load_clips
 from text2lips.evaluate import articulation_failures, articulation_rows, articulation_summary
 from text2lips.runtime import Synthesizer
+
+pytestmark = pytest.mark.slow  # the trained default model on the real clips
 
 DEFAULT = Path(__file__).resolve().parents[1] / "models" / "default"
 

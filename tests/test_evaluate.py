@@ -11,7 +11,7 @@ import pytest
 
 from text2lips.data.dataset import load_clips
 from text2lips.evaluate import clip_metrics, pearson
-from text2lips.runtime import tiny_test_model
+from text2lips.testing import tiny_test_model
 
 KEYS = {
     "l1_mm",

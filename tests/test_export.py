@@ -16,7 +16,7 @@ from helpers import decode_with_joins
 from text2lips import Text2LipsError
 from text2lips.cli import main
 from text2lips.model import DecoderState, load_model
-from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
+from text2lips.runtime import SynthesisOptions, Synthesizer
 from text2lips.runtime.backend import TorchBackend
 from text2lips.runtime.graphs import (
     ENCODER_INPUTS,
@@ -27,6 +27,7 @@ from text2lips.runtime.graphs import (
     cached_export_dir,
 )
 from text2lips.runtime.onnx_backend import OnnxBackend
+from text2lips.testing import tiny_test_model
 
 TOL_MM = 1e-3
 TEXTS = ["Hello there.", "Put the book back on the map, then walk north.", "Mom paid Bob."]

@@ -21,21 +21,7 @@ from text2lips.model import (
     save_model,
 )
 
-TINY = ModelConfig(
-    symbols_embedding_dim=16,
-    encoder_embedding_dim=16,
-    encoder_n_convolutions=2,
-    attention_rnn_dim=24,
-    decoder_rnn_dim=32,
-    attention_dim=8,
-    attention_location_n_filters=4,
-    attention_location_kernel_size=5,
-    prenet_dim=12,
-    postnet_embedding_dim=8,
-    postnet_n_convolutions=3,
-    max_frames_per_symbol=3.0,
-    min_frames=4,
-)
+TINY = get_config("tiny")
 VARIANTS = {
     "plain": TINY,
     "prenet+postnet": TINY.replace(prenet=True, postnet=True),
@@ -127,7 +113,7 @@ def test_infer_respects_hard_bound_when_gate_never_fires() -> None:
     text, lengths = batch([5, 2])
     out = model.infer(text, lengths)
     bounds = [model.max_frames_for(5), model.max_frames_for(2)]
-    assert bounds == [15 + 4, 6 + 4]
+    assert bounds == [15 + TINY.min_frames, 6 + TINY.min_frames]  # 3 frames a symbol + min
     assert out.lengths.tolist() == bounds
     assert out.frames.shape == (2, bounds[0], 60)
     # Frames past an item's length are padding.
@@ -349,7 +335,7 @@ def test_load_state_from_and_freeze(tmp_path) -> None:
 
 
 def test_config_dict_round_trip_and_errors() -> None:
-    for name in ("paper", "edge"):
+    for name in ("paper", "edge", "tiny"):
         config = get_config(name)
         assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert get_config("edge").attention_rnn_dim < get_config("paper").attention_rnn_dim

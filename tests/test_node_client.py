@@ -12,12 +12,14 @@ import pytest
 from sidecar.config import ServerConfig
 from sidecar.logging import configure
 from sidecar.server import BackgroundServer
-from text2lips.runtime import Synthesizer, tiny_test_model
+from text2lips.runtime import Synthesizer
+from text2lips.testing import tiny_test_model
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 NODE = shutil.which("node")
 
 pytestmark = [
+    pytest.mark.slow,  # an independent Node gRPC client
     pytest.mark.timeout(120),
     pytest.mark.skipif(NODE is None, reason="node is not installed (make sysdeps installs it)"),
     pytest.mark.skipif(

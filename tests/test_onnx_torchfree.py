@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
+from text2lips.runtime import SynthesisOptions, Synthesizer
 from text2lips.runtime.graphs import EXPORT_JSON, model_fingerprint
+from text2lips.testing import tiny_test_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Put the book back on the map."

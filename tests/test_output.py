@@ -14,9 +14,9 @@ import pytest
 from text2lips import Text2LipsError
 from text2lips.blendshapes import BLENDSHAPE_NAMES, BlendshapeSmoother, default_calibration, solve
 from text2lips.data.dataset import load_clips
-from text2lips.runtime import tiny_test_model
 from text2lips.runtime.output import WARP_CHUNK, FrameOutput, OutputOptions
 from text2lips.runtime.retime import StreamResampler, time_warp
+from text2lips.testing import tiny_test_model
 
 
 @pytest.fixture(scope="module")

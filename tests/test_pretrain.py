@@ -12,8 +12,8 @@ import torch
 
 from text2lips.cli import main
 from text2lips.data.dataset import speaker_references
-from text2lips.model import LipDecoder, ModelConfig, load_model, read_metadata
-from text2lips.train import STATE_NAME, teacher_forced_loss, to_example
+from text2lips.model import LipDecoder, get_config, load_model, read_metadata
+from text2lips.train import STATE_NAME, to_example, validation_loss
 from text2lips.viseme import VisemeModel
 from text2lips.viseme.corpus import CorpusSettings, build_corpus, load_corpus, write_corpus
 from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
@@ -27,11 +27,7 @@ SENTENCES = [
     "I see a bee.",
 ]
 SEED = 5
-TINY = ModelConfig(
-    symbols_embedding_dim=16, encoder_embedding_dim=16, encoder_n_convolutions=2,
-    attention_rnn_dim=32, decoder_rnn_dim=32, attention_dim=8, attention_location_n_filters=4,
-    attention_location_kernel_size=5,
-)
+TINY = get_config("tiny")
 
 
 
@@ -67,8 +63,8 @@ def test_pretraining_reduces_loss_and_validates_on_real_clips(tiny) -> None:
     initial = LipDecoder(TINY)
     trained = load_model(tiny["run"] / "last")
     pos_weight = torch.tensor(10.0)
-    before = teacher_forced_loss(initial, examples, 4, torch.device("cpu"), pos_weight)
-    after = teacher_forced_loss(trained, examples, 4, torch.device("cpu"), pos_weight)
+    before = validation_loss(initial, examples, 4, torch.device("cpu"), pos_weight)
+    after = validation_loss(trained, examples, 4, torch.device("cpu"), pos_weight)
     assert after < 0.9 * before
 
     meta = read_metadata(tiny["run"] / "best")

@@ -7,7 +7,8 @@ import pytest
 from helpers import decode_with_joins
 
 from text2lips import Text2LipsError
-from text2lips.runtime import SynthesisOptions, Synthesizer, tiny_test_model
+from text2lips.runtime import SynthesisOptions, Synthesizer
+from text2lips.testing import tiny_test_model
 
 TEXTS = [
     "Hello there.",

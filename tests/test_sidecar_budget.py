@@ -15,7 +15,8 @@ from sidecar.config import ServerConfig
 from sidecar.logging import configure
 from sidecar.prepare import BudgetExceeded, WorkBudget, prepare_text
 from sidecar.server import BackgroundServer
-from text2lips.runtime import Synthesizer, tiny_test_model
+from text2lips.runtime import Synthesizer
+from text2lips.testing import tiny_test_model
 from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
 

@@ -16,7 +16,8 @@ from sidecar.config import ServerConfig
 from sidecar.guard import RateLimitedLog
 from sidecar.logging import configure
 from sidecar.server import BackgroundServer
-from text2lips.runtime import Synthesizer, tiny_test_model
+from text2lips.runtime import Synthesizer
+from text2lips.testing import tiny_test_model
 from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
 

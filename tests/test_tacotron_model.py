@@ -11,6 +11,8 @@ from text2lips.data.dataset import load_clips
 from text2lips.evaluate import evaluate
 from text2lips.runtime import Synthesizer
 
+pytestmark = pytest.mark.slow  # the trained Tacotron on the real clips
+
 TACOTRON = Path(__file__).resolve().parents[1] / "models" / "tacotron"
 
 

@@ -19,6 +19,8 @@ from text2lips.data.dataset import load_clips
 from text2lips.evaluate import evaluate
 from text2lips.runtime import Synthesizer
 
+pytestmark = pytest.mark.slow  # trained weights on the real clips
+
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 

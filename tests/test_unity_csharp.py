@@ -25,6 +25,8 @@ NUNIT_DLL_GLOBS = (
 sys.path.insert(0, str(ROOT / "tools" / "csharp"))
 import make_meta  # noqa: E402
 
+pytestmark = pytest.mark.slow  # compiles and runs the C# tests under Mono
+
 
 def _nunit_framework() -> Path | None:
     for pattern in NUNIT_DLL_GLOBS:

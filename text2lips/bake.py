@@ -29,7 +29,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from text2lips import FRAME_DIM, Text2LipsError
+from text2lips.files import atomic_path
 
 MAGIC, END_MAGIC, VERSION = b"T2LB", b"T2LE", 1
 SUFFIX = ".t2lb"
@@ -268,16 +268,10 @@ def decode(data: bytes, name: str = "clip") -> BakedClip:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    # Temporary file + rename: an interrupted bake never leaves half a clip.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    # An interrupted bake never leaves half a clip.
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; clips are ordinary assets
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from text2lips import FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
+from text2lips.files import atomic_write_text
 
 WINDOW_S = 0.05
 """Half-width (s) of the window around a bilabial's time searched for the closure."""
@@ -314,9 +314,7 @@ def write_rule(model_dir: str | Path, rule: Any) -> None:
     path = Path(model_dir) / CONFIG_NAME
     doc = json.loads(path.read_text())
     doc.setdefault("metadata", {})["closure"] = rule.to_metadata()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,8 +98,10 @@ def decode_clips(
     return [np.stack(out[i]) for i in range(len(clips))]
 
 
-def teacher_forced_loss(synth: Synthesizer, clips: list[Clip]) -> float | None:
-    """The paper's headline number: smooth L1 (beta 1) with ground truth fed back."""
+def teacher_forced_smooth_l1(synth: Synthesizer, clips: list[Clip]) -> float | None:
+    """The paper's headline number: smooth L1 (beta 1) of the frames with ground truth fed
+    back, per clip then averaged; no gate term (the training loss with it is
+    `text2lips.train.validation_loss`). None for models with no teacher-forced pass."""
     model = getattr(synth.backend, "model", None)
     if model is None or not hasattr(model, "forward"):
         return None
@@ -115,6 +118,33 @@ def teacher_forced_loss(synth: Synthesizer, clips: list[Clip]) -> float | None:
             out = model(ids, torch.tensor([ids.shape[1]]), target)
             losses.append(F.smooth_l1_loss(out.frames_post, target, beta=1.0).item())
     return float(np.mean(losses))
+
+
+def free_running_rows(
+    synth: Synthesizer, clips: list[Clip], *, rule: bool = True, max_batch: int = 16
+) -> list[dict]:
+    """Per-clip metrics (`clip_metrics`) of free-running decoding to each clip's true length,
+    through the serving BatchDecoder: the one decode path of `eval`, training validation and
+    the closure fit, so they report the same figure for the same weights."""
+    preds = decode_clips(synth, clips, to_true_length=True, rule=rule, max_batch=max_batch)
+    return [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
+
+
+def network_synthesizer(net: Any, device: str = "cpu") -> Synthesizer:
+    """A Synthesizer around an in-memory LipDecoder (a model being trained or fitted), served
+    as `Synthesizer.load` serves its checkpoint on torch-cpu, without a closure rule. It puts
+    the network in eval mode; a caller that goes on training switches it back."""
+    from text2lips.runtime.backend import TorchBackend
+    from text2lips.runtime.voice import ModelInfo
+
+    cfg = net.config
+    return Synthesizer(
+        TorchBackend(net, device),
+        ModelInfo(name="in-memory"),
+        gate_threshold=cfg.gate_threshold,
+        max_frames_per_symbol=cfg.max_frames_per_symbol,
+        min_frames=cfg.min_frames,
+    )
 
 
 def _mean(rows: list[dict[str, float]], key: str) -> float:
@@ -149,8 +179,7 @@ def evaluate(
 ) -> dict:
     """Metrics for a model and for the zero-motion baseline, plus per-clip rows; `rule`:
     with the model's bilabial closure rule, as it is served (when it has one)."""
-    preds = decode_clips(synth, clips, to_true_length=True, rule=rule)
-    rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
+    rows = free_running_rows(synth, clips, rule=rule)
     if with_duration:
         natural = decode_clips(synth, clips, to_true_length=False)
         for r, n, c in zip(rows, natural, clips, strict=True):
@@ -160,7 +189,7 @@ def evaluate(
         "frames": int(sum(c.n_frames for c in clips)),
         "seconds": round(sum(c.n_frames for c in clips) / FRAME_RATE, 3),
         **_summary(rows, _mean(rows, "duration_ratio") if with_duration else math.nan),
-        "teacher_forced_loss": teacher_forced_loss(synth, clips),
+        "teacher_forced_loss": teacher_forced_smooth_l1(synth, clips),
         "closure_rule": (
             synth.info.closure.gain if rule and synth.info.closure is not None else None
         ),

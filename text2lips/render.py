@@ -7,14 +7,13 @@ contours. With `--clip`, the prediction is drawn beside the real track of that c
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from text2lips import FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
+from text2lips.files import atomic_path
 
 OUTER = list(range(12)) + [0]  # points 48..59, closed
 INNER = list(range(12, 20)) + [12]  # points 60..67, closed
@@ -93,34 +92,19 @@ def render_animation(tracks: dict[str, np.ndarray], out: Path, title: str) -> No
         fig.canvas.draw()
         images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
     plt.close(fig)
-    tmp = _temp_beside(out)
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".gif":
             imageio.mimsave(tmp, images, format="GIF", duration=1000 / ANIMATION_FPS, loop=0)
         else:
             imageio.mimsave(
                 tmp, images, format="FFMPEG", fps=ANIMATION_FPS, codec="libx264", macro_block_size=8
             )
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _temp_beside(out: Path) -> str:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=out.suffix)
-    os.close(fd)
-    return tmp
 
 
 def _save_figure(fig, out: Path) -> None:
-    # Write beside the target and rename, so a failed render never leaves half a PNG.
-    tmp = _temp_beside(out)
-    try:
+    # A failed render never leaves half a PNG.
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110, format=out.suffix.lstrip("."))
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from text2lips.data.transcripts import (
     ravdess_statement,
     read_lrs3_transcript,
 )
+from text2lips.files import atomic_path
 
 __all__ = ["Clip", "WordTiming", "load_clips", "speaker_references", "default_data_dir"]
 
@@ -192,21 +192,14 @@ def _load_corpus(
             pass  # a damaged cache is rebuilt below
     items = [_preprocess(s, min_confidence) for s in sources]
     offsets = np.cumsum([0] + [len(x) for x, _ in items])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary file and rename, so a crash never leaves half a cache behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                lips=np.concatenate([x for x, _ in items]),
-                offsets=offsets,
-                meta=np.array(json.dumps([m for _, m in items])),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A crash never leaves half a cache behind.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(
+            f,
+            lips=np.concatenate([x for x, _ in items]),
+            offsets=offsets,
+            meta=np.array(json.dumps([m for _, m in items])),
+        )
     return items
 
 

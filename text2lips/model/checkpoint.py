@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from text2lips.files import atomic_path
 from text2lips.model.files import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -43,16 +43,8 @@ NVIDIA_OPTIONAL = ("decoder.attention_layer.", "decoder.gate_layer.")
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    # Write beside the target, then rename: a crash leaves the old file or the new one,
-    # never half of one.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def save_model(

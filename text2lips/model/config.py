@@ -129,6 +129,22 @@ PRESETS: dict[str, ModelConfig] = {
         attention_dim=64,
         attention_location_n_filters=16,
     ),
+    # Random-weight models for tests and wiring (text2lips.testing): milliseconds per step,
+    # a short length bound, and prenet/postnet sizes to match when a test turns them on.
+    "tiny": ModelConfig(
+        symbols_embedding_dim=32,
+        encoder_embedding_dim=32,
+        attention_rnn_dim=32,
+        decoder_rnn_dim=32,
+        attention_dim=16,
+        attention_location_n_filters=4,
+        attention_location_kernel_size=7,
+        prenet_dim=16,
+        postnet_embedding_dim=8,
+        postnet_n_convolutions=3,
+        max_frames_per_symbol=3.0,
+        min_frames=8,
+    ),
 }
 
 

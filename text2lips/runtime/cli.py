@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import numpy as np
 
 from text2lips import Text2LipsError
 from text2lips.blendshapes import BLENDSHAPE_NAMES, default_calibration
+from text2lips.files import atomic_path
 from text2lips.runtime import BACKENDS, SynthesisOptions, Synthesizer
 from text2lips.runtime.output import OUTPUT_RATES, OutputOptions, output_frames
 
@@ -51,41 +50,34 @@ def _write(path: Path, frames: np.ndarray, times: np.ndarray, rate: float,
            weights: np.ndarray | None) -> None:
     if path.suffix not in FORMATS:
         raise Text2LipsError(f"{path}: unknown output format; use one of {', '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temporary file + rename: an interrupted run never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".npy":
-                np.save(f, frames)
-            elif path.suffix == ".csv":
-                header = "time_s," + ",".join(f"{a}_{i}" for i in range(48, 68) for a in "xyz")
-                columns = [times, frames]
-                if weights is not None:
-                    header += "," + ",".join(BLENDSHAPE_NAMES)
-                    columns.append(weights)
-                np.savetxt(
-                    f,
-                    np.column_stack(columns),
-                    delimiter=",",
-                    header=header,
-                    comments="",
-                    fmt="%.4f",
-                )
-            else:
-                doc: dict[str, object] = {
-                    "frame_rate": rate,
-                    "times": times.round(4).tolist(),
-                    "landmarks": frames.round(4).tolist(),
-                }
-                if weights is not None:
-                    doc["blendshape_names"] = list(BLENDSHAPE_NAMES)
-                    doc["blendshapes"] = weights.round(4).tolist()
-                f.write(json.dumps(doc).encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # An interrupted run never leaves half a file.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        if path.suffix == ".npy":
+            np.save(f, frames)
+        elif path.suffix == ".csv":
+            header = "time_s," + ",".join(f"{a}_{i}" for i in range(48, 68) for a in "xyz")
+            columns = [times, frames]
+            if weights is not None:
+                header += "," + ",".join(BLENDSHAPE_NAMES)
+                columns.append(weights)
+            np.savetxt(
+                f,
+                np.column_stack(columns),
+                delimiter=",",
+                header=header,
+                comments="",
+                fmt="%.4f",
+            )
+        else:
+            doc: dict[str, object] = {
+                "frame_rate": rate,
+                "times": times.round(4).tolist(),
+                "landmarks": frames.round(4).tolist(),
+            }
+            if weights is not None:
+                doc["blendshape_names"] = list(BLENDSHAPE_NAMES)
+                doc["blendshapes"] = weights.round(4).tolist()
+            f.write(json.dumps(doc).encode())
 
 
 def run(args: argparse.Namespace) -> int:

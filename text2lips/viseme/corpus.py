@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +17,7 @@ import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, N_LIP_POINTS, Text2LipsError
 from text2lips.data.transcripts import WordTiming
+from text2lips.files import atomic_path
 from text2lips.text import normalize
 from text2lips.text.phonemes import RATE_MAX_WPM, RATE_MIN_WPM, phoneme_timings, split_words
 from text2lips.viseme.model import VisemeModel
@@ -334,20 +333,14 @@ def write_corpus(path: str | Path, clips: Sequence[SyntheticClip], header: dict)
             for c in clips
         ],
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                frames=np.concatenate([c.frames for c in clips]),
-                offsets=offsets,
-                references=np.stack([c.reference for c in clips]),
-                meta=np.array(json.dumps(meta)),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(
+            f,
+            frames=np.concatenate([c.frames for c in clips]),
+            offsets=offsets,
+            references=np.stack([c.reference for c in clips]),
+            meta=np.array(json.dumps(meta)),
+        )
     return path
 
 
