@@ -20,11 +20,11 @@ from text2lips.blendshapes import (
     calibrate,
     default_calibration,
     fit_default_calibration,
-    plot_blendshapes,
     solve,
 )
 from text2lips.data.dataset import load_clips
 from text2lips.data.lips import inner_opening
+from text2lips.render import plot_blendshapes
 
 IDX = {n: i for i, n in enumerate(BLENDSHAPE_NAMES)}
 LOWER_LIP = [7, 8, 9, 10, 11, 17, 18, 19]  # points 55-59 and 65-67

@@ -15,7 +15,6 @@ from text2lips.model import (
     ModelConfig,
     get_config,
     load_model,
-    load_nvidia_tacotron2,
     load_state_from,
     read_metadata,
     save_model,
@@ -231,107 +230,16 @@ def test_load_errors(tmp_path) -> None:
     assert issubclass(CheckpointError, Text2LipsError)
 
 
-def nvidia_state_dict(prefix: str = "") -> dict[str, torch.Tensor]:
-    """Random tensors with the exact key names and shapes of NVIDIA/tacotron2's checkpoint."""
-    sd: dict[str, torch.Tensor] = {"embedding.weight": torch.randn(148, 512)}
-    for i in range(3):
-        sd[f"encoder.convolutions.{i}.0.conv.weight"] = torch.randn(512, 512, 5)
-        sd[f"encoder.convolutions.{i}.0.conv.bias"] = torch.randn(512)
-        sd[f"encoder.convolutions.{i}.1.weight"] = torch.randn(512)
-        sd[f"encoder.convolutions.{i}.1.bias"] = torch.randn(512)
-        sd[f"encoder.convolutions.{i}.1.running_mean"] = torch.randn(512)
-        sd[f"encoder.convolutions.{i}.1.running_var"] = torch.rand(512) + 0.5
-        sd[f"encoder.convolutions.{i}.1.num_batches_tracked"] = torch.tensor(1234)
-    for suffix in ("", "_reverse"):
-        sd[f"encoder.lstm.weight_ih_l0{suffix}"] = torch.randn(1024, 512)
-        sd[f"encoder.lstm.weight_hh_l0{suffix}"] = torch.randn(1024, 256)
-        sd[f"encoder.lstm.bias_ih_l0{suffix}"] = torch.randn(1024)
-        sd[f"encoder.lstm.bias_hh_l0{suffix}"] = torch.randn(1024)
-    att = "decoder.attention_layer."
-    shapes = {
-        "decoder.prenet.layers.0.linear_layer.weight": (256, 80),
-        "decoder.prenet.layers.1.linear_layer.weight": (256, 256),
-        "decoder.attention_rnn.weight_ih": (4096, 768),
-        "decoder.attention_rnn.weight_hh": (4096, 1024),
-        "decoder.attention_rnn.bias_ih": (4096,),
-        "decoder.attention_rnn.bias_hh": (4096,),
-        att + "query_layer.linear_layer.weight": (128, 1024),
-        att + "memory_layer.linear_layer.weight": (128, 512),
-        att + "v.linear_layer.weight": (1, 128),
-        att + "location_layer.location_conv.conv.weight": (32, 2, 31),
-        att + "location_layer.location_dense.linear_layer.weight": (128, 32),
-        "decoder.decoder_rnn.weight_ih": (4096, 1536),
-        "decoder.decoder_rnn.weight_hh": (4096, 1024),
-        "decoder.decoder_rnn.bias_ih": (4096,),
-        "decoder.decoder_rnn.bias_hh": (4096,),
-        "decoder.linear_projection.linear_layer.weight": (80, 1536),
-        "decoder.linear_projection.linear_layer.bias": (80,),
-        "decoder.gate_layer.linear_layer.weight": (1, 1536),
-        "decoder.gate_layer.linear_layer.bias": (1,),
-        "postnet.convolutions.0.0.conv.weight": (512, 80, 5),
-    }
-    sd.update({k: torch.randn(shape) for k, shape in shapes.items()})
-    return {prefix + k: v for k, v in sd.items()}
-
-
-@pytest.mark.parametrize("wrap", ["plain", "module.", "checkpoint-file"])
-def test_load_nvidia_tacotron2(tmp_path, wrap: str) -> None:
-    torch.manual_seed(0)
-    model = LipDecoder(get_config("paper"))
-    sd = nvidia_state_dict("module." if wrap == "module." else "")
-    source: object = sd
-    if wrap == "checkpoint-file":
-        source = tmp_path / "tacotron2_statedict.pt"
-        torch.save({"state_dict": sd, "iteration": 1, "learning_rate": 1e-3}, source)
-    loaded = load_nvidia_tacotron2(model, source)
-
-    strip = {k.removeprefix("module."): v for k, v in sd.items()}
-    ours = model.state_dict()
-    expected = [
-        k
-        for k in strip
-        if k.startswith(
-            ("embedding.", "encoder.", "decoder.attention_layer.", "decoder.gate_layer.")
-        )
-    ]
-    assert sorted(loaded) == sorted(expected)
-    for k in expected:
-        assert torch.equal(ours[k], strip[k]), k
-    # Mel-specific parts are not copied.
-    assert not torch.equal(
-        ours["decoder.decoder_rnn.weight_ih"], strip["decoder.decoder_rnn.weight_ih"]
-    )
-    # Frozen: no gradients, batch norm stays in eval mode while the rest trains.
-    for name, p in model.named_parameters():
-        assert p.requires_grad == (not name.startswith(("embedding.", "encoder."))), name
-    model.train()
-    assert not model.encoder.convolutions[0][1].training
-    assert model.decoder.training
-    before = model.encoder.convolutions[0][1].running_mean.clone()
-    model(*batch([5]), torch.randn(1, 3, 60))
-    assert torch.equal(model.encoder.convolutions[0][1].running_mean, before)
-
-
-def test_load_nvidia_rejects_misfit_encoder() -> None:
-    with pytest.raises(CheckpointError, match="does not fit"):
-        load_nvidia_tacotron2(LipDecoder(TINY), nvidia_state_dict())
-    with pytest.raises(CheckpointError, match="not an NVIDIA"):
-        load_nvidia_tacotron2(LipDecoder(TINY), {"foo": torch.zeros(1)})
-
-
-def test_load_state_from_and_freeze(tmp_path) -> None:
+def test_load_state_from(tmp_path) -> None:
     pretrained = make_model(seed=1)
     save_model(pretrained, tmp_path / "pre")
     model = make_model(TINY.replace(postnet=True), seed=2)
-    loaded = load_state_from(model, tmp_path / "pre", freeze=["decoder.attention_layer"])
+    loaded = load_state_from(model, tmp_path / "pre")
     assert set(loaded) == set(pretrained.state_dict())
     assert torch.equal(
         model.decoder.decoder_rnn.weight_hh, pretrained.decoder.decoder_rnn.weight_hh
     )
-    assert not model.decoder.attention_layer.v.linear_layer.weight.requires_grad
-    assert model.decoder.decoder_rnn.weight_hh.requires_grad
-    with pytest.raises(Text2LipsError, match="cannot freeze 'encoderr'"):
-        model.freeze(["encoderr"])
+    assert all(p.requires_grad for p in model.parameters())
 
 
 def test_config_dict_round_trip_and_errors() -> None:

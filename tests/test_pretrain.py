@@ -101,48 +101,6 @@ def test_bad_limit_names_the_value(tiny, data_dir, capsys) -> None:
     assert "--limit 0" in capsys.readouterr().err
 
 
-def test_fine_tuning_rehearses_a_fresh_draw_of_the_corpus_each_epoch(tiny, data_dir, capsys):
-    from text2lips.train import rehearsal_draw
-
-    corpus = load_corpus(tiny["corpus"])
-    first = [e.clip_id for e in rehearsal_draw(corpus, 6, SEED, 1)]
-    assert first == [e.clip_id for e in rehearsal_draw(corpus, 6, SEED, 1)]  # resumable
-    assert len(set(first)) == 6  # without replacement
-    assert first != [e.clip_id for e in rehearsal_draw(corpus, 6, SEED, 2)]  # fresh per epoch
-    assert rehearsal_draw(corpus, 0, SEED, 1) == []
-
-    out = tiny["root"] / "rehearse"
-    assert main([
-        "train", "--init", str(tiny["run"] / "best"), "--config", str(tiny["config"]),
-        "--data", str(data_dir), "--max-clips", "4", "--batch-size", "4", "--epochs", "2",
-        "--rehearse", str(tiny["corpus"]), "--rehearse-share", "2", "--device", "cpu",
-        "--out", str(out),
-    ]) == 0
-    assert "4 train + 8 synthetic" in capsys.readouterr().out
-    with (out / "metrics.csv").open() as f:
-        # 4 real + 8 synthetic clips in batches of 4: 3 steps an epoch, not 1.
-        assert [int(r["step"]) for r in csv.DictReader(f)] == [3, 6]
-    assert read_metadata(out / "best")["settings"]["rehearse"] == str(tiny["corpus"])
-
-
-def test_rehearsal_errors_name_the_problem(tiny, data_dir, tmp_path, capsys) -> None:
-    base = ["--config", str(tiny["config"]), "--data", str(data_dir), "--max-clips", "4",
-            "--device", "cpu"]
-    assert main(["train", *base, "--rehearse", str(tiny["corpus"]), "--rehearse-share", "0",
-                 "--out", str(tmp_path / "a")]) == 2
-    assert "--rehearse-share 0" in capsys.readouterr().err
-    assert main(["train", *base, "--rehearse", str(tmp_path / "none.npz"),
-                 "--out", str(tmp_path / "b")]) == 2
-    assert "none.npz" in capsys.readouterr().err
-    assert not (tmp_path / "b" / "last").exists()
-    assert main(["train", *base, "--rehearse", str(tiny["corpus"]), "--segment-s", "0.2",
-                 "--out", str(tmp_path / "d")]) == 2
-    assert "no clip is as short as --segment-s 0.2" in capsys.readouterr().err
-    assert pretrain_cli(tmp_path / "c", tiny["corpus"], tiny["config"], data_dir,
-                        "--rehearse", str(tiny["corpus"])) == 2
-    assert "text2lips train" in capsys.readouterr().err
-
-
 def test_synthetic_clips_are_timed_again_for_the_word_guide(tiny) -> None:
     from text2lips.text import text_to_sequence
 
@@ -157,4 +115,3 @@ def test_synthetic_clips_are_timed_again_for_the_word_guide(tiny) -> None:
         assert (e.positions[1:] >= e.positions[:-1]).all()
         assert e.positions[-1] >= len(text_to_sequence(clip.text)) - 3  # ends near the end
         assert to_example(clip, timings=False).positions is None
-

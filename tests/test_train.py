@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from text2lips import Text2LipsError
 from text2lips.cli import main
 from text2lips.data.dataset import load_clips
 from text2lips.evaluate import evaluate
@@ -24,6 +26,7 @@ from text2lips.runtime import Synthesizer
 from text2lips.text import text_to_sequence
 from text2lips.train import (
     STATE_NAME,
+    TrainSettings,
     collate,
     free_running_l1,
     gate_targets,
@@ -310,61 +313,6 @@ def test_word_guide_is_what_a_run_is_scored_on(data_dir: Path, tmp_path: Path) -
     # Same seed, same first step: only the guide differs, and it changes what is penalised.
     assert losses["diagonal"] > 0 and losses["words"] > 0
     assert losses["words"] != pytest.approx(losses["diagonal"], rel=1e-3)
-    # Attention forcing runs through the same loop and is kept for --resume.
-    out = tmp_path / "forced"
-    args = ("--epochs", "1", "--guided-attention", "1", "--guide", "words", "--force-attention")
-    assert train_cli(out, data_dir, config, *args) == 0
-    assert torch.load(out / "last" / STATE_NAME, weights_only=True)["settings"]["force_attention"]
-    (row,) = metrics(out)
-    assert float(row["train_frame_loss"]) > 0 and float(row["val_free_l1_mm"]) > 0
-
-
-def test_forced_attention_sits_on_the_timed_symbol(short_clips):
-    from text2lips.train import forced_attention, segment_clips
-
-    examples = [to_example(c) for c in segment_clips(short_clips[:3], 2.5)][:3]
-    examples[1] = examples[1]._replace(positions=None)
-    batch = collate(examples)
-    w = forced_attention(batch.positions, batch.text_lengths)
-    assert w.shape == (3, batch.targets.shape[1], batch.text.shape[1])
-    assert torch.isnan(w[1]).all()  # no timings: the model keeps its own attention
-    for i in (0, 2):
-        n, T = int(batch.text_lengths[i]), int(batch.frame_lengths[i])
-        assert torch.allclose(w[i, :T].sum(-1), torch.ones(T))
-        assert (w[i, :, n:] == 0).all()  # never on padding
-        peak = w[i, :T].argmax(-1).float()
-        assert (peak - batch.positions[i, :T]).abs().max() <= 0.5 + 1e-4
-
-
-def test_attention_forcing_changes_what_the_decoder_reads_not_the_attention(short_clips):
-    from text2lips.train import forced_attention, segment_clips
-
-    examples = [to_example(c) for c in segment_clips(short_clips[:2], 2.5)][:2]
-    examples[1] = examples[1]._replace(positions=None)
-    batch = collate(examples)
-    torch.manual_seed(SEED)
-    model = LipDecoder(TINY).eval()
-    args = (batch.text, batch.text_lengths, batch.targets)
-    with torch.no_grad():
-        free = model(*args)
-        forced = model(
-            *args, forced_attention=forced_attention(batch.positions, batch.text_lengths)
-        )
-    # Row 0 is read through the timed attention; row 1 (no timings) exactly as before.
-    assert not torch.allclose(forced.frames[0], free.frames[0], atol=1e-4)
-    assert torch.allclose(forced.frames[1], free.frames[1], atol=1e-6)
-    # What comes back as alignments is the attention's own, for the guide loss to teach.
-    T = int(batch.frame_lengths[0])
-    own = forced.alignments[0, :T]
-    assert torch.allclose(own.sum(-1), torch.ones(T), atol=1e-5)
-    assert not torch.allclose(own, forced_attention(batch.positions, batch.text_lengths)[0, :T])
-
-
-def test_force_attention_needs_the_word_guide(tmp_path, capsys) -> None:
-    assert main(["train", "--force-attention", "--out", str(tmp_path / "r")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--guide words" in err[0]
-    assert not (tmp_path / "r").exists()
 
 
 def test_motion_loss_is_zero_for_the_truth_and_penalises_a_still_or_padded_prediction():
@@ -418,3 +366,15 @@ def test_checkpoints_are_servable_as_they_are(tiny_run) -> None:
     assert len(synth.info.speakers) == 4  # the LRS3 training speakers, with their lips
     frame = next(synth.stream("Hello there."))
     assert frame.landmarks.shape == (60,)
+
+
+def test_resume_refuses_a_run_made_with_a_retired_switch() -> None:
+    from text2lips.train.settings import resume_settings
+
+    saved = dataclasses.asdict(TrainSettings(epochs=3))
+    # Runs saved before the research switches left: at their defaults they resume as before.
+    old = {**saved, "freeze": [], "force_attention": False, "rehearse": None,
+           "rehearse_share": 1.0, "prenet": None, "postnet": None, "init_nvidia": None}
+    assert resume_settings(old, TrainSettings(), set()) == TrainSettings(epochs=3)
+    with pytest.raises(Text2LipsError, match=r"force_attention.*docs/ablation\.md"):
+        resume_settings({**old, "force_attention": True}, TrainSettings(), set())

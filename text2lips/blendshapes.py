@@ -15,6 +15,7 @@ import numpy as np
 
 from text2lips import FRAME_RATE, Text2LipsError
 from text2lips.data.lips import INNER_LOWER, INNER_UPPER, as_points, inner_opening
+from text2lips.files import atomic_write_text
 
 __all__ = [
     "ARKIT_NAMES",
@@ -28,7 +29,6 @@ __all__ = [
     "solve",
     "default_calibration",
     "fit_default_calibration",
-    "plot_blendshapes",
 ]
 
 ARKIT_NAMES: tuple[str, ...] = (
@@ -449,49 +449,7 @@ def fit_default_calibration(
         },
     }
     out_path = Path(out_path)
-    out_path.write_text(_dumps(doc) + "\n")
+    atomic_write_text(out_path, _dumps(doc) + "\n")
     global _DEFAULT_CACHE
     _DEFAULT_CACHE = None
-    return out_path
-
-
-# --- plotting -----------------------------------------------------------------------------
-
-
-def plot_blendshapes(
-    weights: np.ndarray, names: Sequence[str], out_path: str | Path, frame_rate: float = FRAME_RATE,
-    title: str | None = None,
-) -> Path:
-    """Heat map of (T, K) weights over time, one row per blend shape, saved to out_path.
-
-    The format follows the suffix (.png, .pdf, .svg). Used by `text2lips render --blendshapes`.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise Text2LipsError(
-            "plotting blend shapes needs matplotlib: pip install 'text2lips[render]'"
-        ) from exc
-    w = np.asarray(weights, dtype=np.float32)
-    if w.ndim != 2 or w.shape[1] != len(names):
-        raise Text2LipsError(f"weights of shape {w.shape} do not match {len(names)} names")
-    fig, ax = plt.subplots(figsize=(max(6.0, min(24.0, w.shape[0] / 40)), 0.22 * len(names) + 1.5))
-    try:
-        im = ax.imshow(
-            w.T, aspect="auto", origin="upper", vmin=0.0, vmax=1.0, cmap="magma",
-            interpolation="nearest", extent=(0.0, w.shape[0] / frame_rate, len(names) - 0.5, -0.5),
-        )
-        ax.set_yticks(range(len(names)), labels=list(names), fontsize=7)
-        ax.set_xlabel("time (s)")
-        if title:
-            ax.set_title(title)
-        fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01, label="weight")
-        fig.tight_layout()
-        out_path = Path(out_path)
-        fig.savefig(out_path, dpi=120)
-    finally:
-        plt.close(fig)
     return out_path

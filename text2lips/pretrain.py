@@ -30,8 +30,6 @@ def data_note(corpus: Path, n_clips: int, seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load the corpus and run train.py's loop on it."""
-    if getattr(args, "rehearse", None):
-        raise Text2LipsError("--rehearse mixes the corpus into fine-tuning: use `text2lips train`")
     if args.limit is not None and args.limit < 1:
         raise Text2LipsError(f"--limit {args.limit}: must be >= 1")
     clips = load_corpus(args.corpus)[: args.limit]

@@ -7,6 +7,7 @@ contours. With `--clip`, the prediction is drawn beside the real track of that c
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,46 @@ def _save_figure(fig, out: Path) -> None:
         fig.savefig(tmp, dpi=110, format=out.suffix.lstrip("."))
 
 
+def plot_blendshapes(
+    weights: np.ndarray, names: Sequence[str], out_path: str | Path, frame_rate: float = FRAME_RATE,
+    title: str | None = None,
+) -> Path:
+    """Blend-shape weights as a heat map: (T, K) weights over time, one row per blend
+    shape, saved to out_path.
+
+    The format follows the suffix (.png, .pdf, .svg). Used by `text2lips render --blendshapes`.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise Text2LipsError(
+            "plotting blend shapes needs matplotlib: pip install 'text2lips[render]'"
+        ) from exc
+    w = np.asarray(weights, dtype=np.float32)
+    if w.ndim != 2 or w.shape[1] != len(names):
+        raise Text2LipsError(f"weights of shape {w.shape} do not match {len(names)} names")
+    fig, ax = plt.subplots(figsize=(max(6.0, min(24.0, w.shape[0] / 40)), 0.22 * len(names) + 1.5))
+    try:
+        im = ax.imshow(
+            w.T, aspect="auto", origin="upper", vmin=0.0, vmax=1.0, cmap="magma",
+            interpolation="nearest", extent=(0.0, w.shape[0] / frame_rate, len(names) - 0.5, -0.5),
+        )
+        ax.set_yticks(range(len(names)), labels=list(names), fontsize=7)
+        ax.set_xlabel("time (s)")
+        if title:
+            ax.set_title(title)
+        fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01, label="weight")
+        fig.tight_layout()
+        out_path = Path(out_path)
+        fig.savefig(out_path, dpi=120)
+    finally:
+        plt.close(fig)
+    return out_path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "text",
@@ -166,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     if clip is not None:
         tracks["ground truth"] = L.centre(clip.lips)
     if args.blendshapes:
-        from text2lips.blendshapes import BLENDSHAPE_NAMES, default_calibration, plot_blendshapes
+        from text2lips.blendshapes import BLENDSHAPE_NAMES, default_calibration
         from text2lips.blendshapes import solve as solve_blendshapes
 
         weights = solve_blendshapes(pred, default_calibration())

@@ -16,7 +16,6 @@ from text2lips.model.files import CheckpointError, read_config, read_metadata
 if TYPE_CHECKING:
     from text2lips.model.checkpoint import (
         load_model,
-        load_nvidia_tacotron2,
         load_state_from,
         save_model,
     )
@@ -33,7 +32,6 @@ __all__ = [
     "ModelConfig",
     "get_config",
     "load_model",
-    "load_nvidia_tacotron2",
     "load_state_from",
     "read_config",
     "read_metadata",
@@ -43,7 +41,6 @@ __all__ = [
 # Torch-backed names -> the submodule that defines them.
 _LAZY = {
     "load_model": "checkpoint",
-    "load_nvidia_tacotron2": "checkpoint",
     "load_state_from": "checkpoint",
     "save_model": "checkpoint",
     "DecoderOutput": "tacotron",

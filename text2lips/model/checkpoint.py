@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,11 @@ __all__ = [
     "WEIGHTS_NAME",
     "CheckpointError",
     "load_model",
-    "load_nvidia_tacotron2",
     "load_state_from",
     "read_config",
     "read_metadata",
     "save_model",
 ]
-
-# Parts of an NVIDIA Tacotron 2 that mean the same thing here. Embedding and encoder must
-# fit; attention and gate are taken only when their shapes happen to match.
-NVIDIA_REQUIRED = ("embedding.", "encoder.")
-NVIDIA_OPTIONAL = ("decoder.attention_layer.", "decoder.gate_layer.")
-
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
     with atomic_path(path) as tmp:
@@ -104,12 +96,10 @@ def _copy_matching(
     return loaded
 
 
-def load_state_from(
-    model: LipDecoder, other_checkpoint_dir: Path, *, freeze: Iterable[str] = ()
-) -> list[str]:
+def load_state_from(model: LipDecoder, other_checkpoint_dir: Path) -> list[str]:
     """Initialise `model` from one of our checkpoints (e.g. pretrained on the synthetic corpus).
 
-    Copies every tensor whose name and shape match, freezes `freeze`, returns the copied names.
+    Copies every tensor whose name and shape match; returns the copied names.
     """
     tensors = _read_weights(other_checkpoint_dir)
     loaded = _copy_matching(model, tensors)
@@ -118,70 +108,4 @@ def load_state_from(
             f"nothing in {str(other_checkpoint_dir)!r} fits this model "
             f"(its config: {read_config(other_checkpoint_dir)})"
         )
-    model.freeze(freeze)
-    return loaded
-
-
-def _nvidia_state_dict(
-    state_dict_or_path: Mapping[str, Any] | Path | str,
-) -> dict[str, torch.Tensor]:
-    if isinstance(state_dict_or_path, (str, os.PathLike)):
-        path = Path(state_dict_or_path)
-        if not path.is_file():
-            raise CheckpointError(f"no NVIDIA Tacotron 2 checkpoint at {str(path)!r}")
-        try:
-            # weights_only: a checkpoint from the internet must not run code on load.
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad pickle
-            raise CheckpointError(
-                f"cannot read NVIDIA Tacotron 2 checkpoint {str(path)!r}: {exc}"
-            ) from None
-    else:
-        obj = state_dict_or_path
-    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(
-            f"NVIDIA Tacotron 2 checkpoint is a {type(obj).__name__}, not a state dict"
-        )
-    # DataParallel / DistributedDataParallel training saves every key under "module.".
-    return {
-        (k[len("module.") :] if k.startswith("module.") else k): v
-        for k, v in obj.items()
-        if isinstance(v, torch.Tensor)
-    }
-
-
-def load_nvidia_tacotron2(
-    model: LipDecoder,
-    state_dict_or_path: Mapping[str, Any] | Path | str,
-    *,
-    freeze: Iterable[str] = ("embedding", "encoder"),
-) -> list[str]:
-    """Initialise `model` from an NVIDIA/tacotron2 checkpoint (a mel model trained on speech).
-
-    Copies the symbol embedding and encoder (they must fit: use a config with NVIDIA's sizes,
-    e.g. the `paper` preset), plus the attention and gate layers where shapes match; freezes
-    `freeze`; returns the copied keys.
-    """
-    source = _nvidia_state_dict(state_dict_or_path)
-    target = model.state_dict()
-    required = {k: v for k, v in source.items() if k.startswith(NVIDIA_REQUIRED)}
-    if not required:
-        raise CheckpointError(
-            "not an NVIDIA Tacotron 2 state dict: no 'embedding.*' or 'encoder.*' keys "
-            f"(first keys: {', '.join(list(source)[:5])})"
-        )
-    misfit = [
-        f"{k} {tuple(v.shape)} vs {tuple(target[k].shape) if k in target else 'absent'}"
-        for k, v in required.items()
-        if k not in target or target[k].shape != v.shape
-    ]
-    if misfit:
-        raise CheckpointError(
-            "NVIDIA Tacotron 2 encoder does not fit this model config (use NVIDIA's sizes, "
-            f"e.g. the 'paper' preset): {'; '.join(misfit[:4])}"
-        )
-    loaded = _copy_matching(model, source, NVIDIA_REQUIRED + NVIDIA_OPTIONAL)
-    model.freeze(freeze)
     return loaded

@@ -6,7 +6,6 @@ Submodule names follow NVIDIA/tacotron2 so its checkpoints' encoder keys load 1:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import NamedTuple
 
 import torch
@@ -242,27 +241,6 @@ class Decoder(nn.Module):
         self, x: Tensor, state: DecoderState, memory: Tensor, processed_memory: Tensor, mask: Tensor
     ) -> tuple[Tensor, Tensor, DecoderState]:
         """One frame from prepared input `x`; pure (no Python state, no data-dependent branches)."""
-        frame, gate_logit, new_state, _ = self.step_forced(
-            x, state, memory, processed_memory, mask, None
-        )
-        return frame, gate_logit, new_state
-
-    def step_forced(
-        self,
-        x: Tensor,
-        state: DecoderState,
-        memory: Tensor,
-        processed_memory: Tensor,
-        mask: Tensor,
-        forced: Tensor | None,
-        forced_rows: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor, DecoderState, Tensor]:
-        """`step`, and the attention's own weights (B, L). With `forced` (B, L) weights
-        (attention forcing, training only), the context the decoder reads is built from
-        `forced` instead, in the rows where `forced_rows` (B,) bool is True (default: all).
-        The attention state carried to the next step stays the attention's own, so its
-        location features see at training what they will see free-running (carrying the
-        forced weights instead left a trained attention stuck on the first symbol)."""
         c = self.config
         attention_hidden, attention_cell = self.attention_rnn(
             torch.cat((x, state.attention_context), dim=-1),
@@ -273,15 +251,9 @@ class Decoder(nn.Module):
         weights_cat = torch.stack(
             (state.attention_weights, state.attention_weights_cum), dim=1
         )  # (B, 2, L)
-        context, own_weights = self.attention_layer(
+        context, weights = self.attention_layer(
             attention_hidden, memory, processed_memory, weights_cat.to(memory.dtype), mask
         )
-        weights = own_weights
-        if forced is not None:
-            read = forced.to(own_weights.dtype)
-            if forced_rows is not None:
-                read = torch.where(forced_rows[:, None], read, own_weights)
-            context = torch.bmm(read.unsqueeze(1).to(memory.dtype), memory).squeeze(1)
         weights_cum = state.attention_weights_cum + weights
 
         decoder_hidden, decoder_cell = self.decoder_rnn(
@@ -302,7 +274,7 @@ class Decoder(nn.Module):
             weights_cum,
             context,
         )
-        return frame, gate_logit, new_state, own_weights
+        return frame, gate_logit, new_state
 
 
 class LipDecoder(nn.Module):
@@ -318,7 +290,6 @@ class LipDecoder(nn.Module):
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
         self.postnet = Postnet(config) if config.postnet else None
-        self.frozen: tuple[str, ...] = ()
 
     # --- encoder -------------------------------------------------------------------------
 
@@ -382,17 +353,12 @@ class LipDecoder(nn.Module):
         targets: Tensor,
         teacher: Tensor | None = None,
         own_input: Tensor | None = None,
-        forced_attention: Tensor | None = None,
     ) -> DecoderOutput:
         """Teacher forcing: frame t is predicted from frame t-1 of `teacher` (B, T, 60),
         by default the ground truth `targets` (training may pass a corrupted copy).
 
         `own_input` (B, T) bool, scheduled sampling: where True, step t is fed the model's
         own (detached) prediction of frame t-1 instead, as in free-running inference.
-
-        `forced_attention` (B, T, L), attention forcing: the decoder reads the text through
-        these weights instead of its attention's (rows that are all NaN keep their own).
-        `alignments` are always the attention's own weights.
         """
         enc = self.encode(text, lengths)
         B, T, _ = targets.shape
@@ -403,23 +369,13 @@ class LipDecoder(nn.Module):
         inputs = self.decoder.prepare_input(prev)  # whole sequence at once: (B, T, in_dim)
         state = self.initial_state(enc)
         frames, gates, alignments = [], [], []
-        forced_rows = None
-        if forced_attention is not None:
-            forced_rows = ~torch.isnan(forced_attention).flatten(1).any(dim=1)  # (B,)
-            forced_attention = torch.nan_to_num(forced_attention)
         for t in range(T):
             x = inputs[:, t]
             if own_input is not None and t > 0:
                 own = self.decoder.prepare_input(frames[-1].detach())
                 x = torch.where(own_input[:, t, None], own, x)
-            if forced_attention is None:
-                frame, gate, state = self.decoder.step(x, state, *enc)
-                alignments.append(state.attention_weights)
-            else:
-                frame, gate, state, own_w = self.decoder.step_forced(
-                    x, state, *enc, forced_attention[:, t], forced_rows
-                )
-                alignments.append(own_w)
+            frame, gate, state = self.decoder.step(x, state, *enc)
+            alignments.append(state.attention_weights)
             frames.append(frame)
             gates.append(gate)
         frames_t = torch.stack(frames, dim=1)  # (B, T, 60)
@@ -502,37 +458,3 @@ class LipDecoder(nn.Module):
     def apply_postnet(self, frames: Tensor) -> Tensor:
         """Post-net refinement of a whole (B, T, 60) sequence; identity when there is none."""
         return frames if self.postnet is None else frames + self.postnet(frames)
-
-    # --- transfer learning ---------------------------------------------------------------
-
-    def freeze(self, names: Iterable[str]) -> None:
-        """Stop training the named parts ("embedding", "encoder", "decoder.attention_layer"...).
-
-        Their batch-norm layers also stay in eval mode, so running statistics are not updated.
-        """
-        names = tuple(n for n in names if n)
-        param_names = [n for n, _ in self.named_parameters()]
-        for name in names:
-            if not any(p == name or p.startswith(name + ".") for p in param_names):
-                tops = sorted({p.split(".")[0] for p in param_names})
-                subs = sorted(
-                    {".".join(p.split(".")[:2]) for p in param_names if p.startswith("decoder.")}
-                )
-                raise Text2LipsError(
-                    f"cannot freeze {name!r}: no such part of the model; "
-                    f"try one of {', '.join(tops + subs)}"
-                )
-        for p_name, param in self.named_parameters():
-            if any(p_name == n or p_name.startswith(n + ".") for n in names):
-                param.requires_grad_(False)
-        self.frozen = tuple(dict.fromkeys(self.frozen + names))
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> LipDecoder:
-        super().train(mode)
-        for name, module in self.named_modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm) and any(
-                name.startswith(n + ".") for n in self.frozen
-            ):
-                module.eval()
-        return self

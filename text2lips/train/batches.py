@@ -170,21 +170,6 @@ def segment_clips(clips: Sequence[Any], max_seconds: float, margin_s: float = 0.
     return out
 
 
-FORCED_WIDTH = 1.0
-"""Std, in symbols, of the attention fed to the decoder under --force-attention."""
-
-
-def forced_attention(positions: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
-    """(B, T, L) attention weights centred on the word-timed symbol of each frame: a
-    Gaussian over the row's symbols, normalised; rows without positions are NaN."""
-    L = int(text_lengths.max())
-    sym = torch.arange(L, device=positions.device, dtype=torch.float32)
-    d = sym[None, None, :] - positions[:, :, None]
-    w = torch.exp(-(d**2) / (2 * FORCED_WIDTH**2))
-    w = w * (sym[None, :] < text_lengths[:, None].to(positions.device))[:, None, :]
-    return w / w.sum(-1, keepdim=True)  # NaN positions stay NaN
-
-
 def corrupt_teacher(targets: torch.Tensor, settings: TrainSettings) -> torch.Tensor | None:
     """The frames fed back in teacher forcing, with noise and frame dropout (or None)."""
     if settings.teacher_noise <= 0 and settings.teacher_dropout <= 0:
@@ -231,19 +216,6 @@ def collate(examples: Sequence[Example]) -> Batch:
         gate_targets(frame_lengths, targets.shape[1]),
         positions,
     )
-
-
-def rehearsal_draw(
-    corpus: Sequence[Any], n: int, seed: int, epoch: int, *, timings: bool = False
-) -> list[Example]:
-    """The `n` synthetic clips rehearsed in `epoch`: a draw without replacement, seeded by
-    (seed, epoch) so a resumed run sees the same clips, and fresh each epoch. `timings`:
-    give them word positions (see `to_example`)."""
-    if n <= 0:
-        return []
-    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    draw = torch.randperm(len(corpus), generator=g)[:n].tolist()
-    return [to_example(corpus[i], timings=timings) for i in draw]
 
 
 def make_batches(

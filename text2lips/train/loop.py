@@ -21,7 +21,6 @@ from text2lips.files import atomic_path
 from text2lips.model import (
     LipDecoder,
     load_model,
-    load_nvidia_tacotron2,
     load_state_from,
     read_metadata,
     save_model,
@@ -31,10 +30,8 @@ from text2lips.train.batches import (
     ClipLike,
     collate,
     corrupt_teacher,
-    forced_attention,
     make_batches,
     own_input_mask,
-    rehearsal_draw,
     segment_clips,
     to_example,
 )
@@ -127,21 +124,6 @@ def run(
     words_guide = settings.guide == "words" and settings.guided_attention > 0
     train_set = [to_example(c, timings=words_guide) for c in train_clips]
     val_set = [to_example(c, timings=False) for c in val_clips]
-    rehearsal: list[Any] = []
-    if settings.rehearse:
-        from text2lips.viseme.corpus import load_corpus
-
-        rehearsal = load_corpus(settings.rehearse)
-        if settings.segment_s:
-            # Like the real pieces, so a batch's length (the decoder's step count) and the
-            # cost of an epoch stay as they were.
-            rehearsal = [c for c in rehearsal if c.duration_s <= settings.segment_s]
-        if not rehearsal:
-            raise Text2LipsError(
-                f"--rehearse {settings.rehearse}: no clip is as short as --segment-s "
-                f"{settings.segment_s}"
-            )
-    n_rehearse = min(len(rehearsal), round(settings.rehearse_share * len(train_set)))
 
     # model
     if state is not None:
@@ -151,22 +133,16 @@ def run(
         if settings.init:
             loaded = load_state_from(model, Path(settings.init))
             tqdm.write(f"initialised {len(loaded)} tensors from {settings.init}")
-        if settings.init_nvidia:
-            loaded = load_nvidia_tacotron2(model, Path(settings.init_nvidia), freeze=())
-            tqdm.write(
-                f"initialised {len(loaded)} tensors from NVIDIA Tacotron 2 {settings.init_nvidia}"
-            )
-    model.freeze(settings.freeze)
     model.to(device).train()
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n_params = sum(p.numel() for p in model.parameters())
 
     # optimizer and schedule
     optimizer = torch.optim.Adam(
-        [p for p in model.parameters() if p.requires_grad],
+        model.parameters(),
         lr=settings.lr,
         weight_decay=settings.weight_decay,
     )
-    steps_per_epoch = math.ceil((len(train_set) + n_rehearse) / settings.batch_size)
+    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
     start_epoch, step, best = 1, 0, math.inf
@@ -193,21 +169,16 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = _tensorboard(out_dir)
     tqdm.write(
-        f"training {name} ({n_params / 1e6:.1f}M trainable parameters) on {device}: "
-        f"{len(train_set)} train"
-        + (f" + {n_rehearse} synthetic" if n_rehearse else "")
-        + f" / {len(val_set)} val clips, "
+        f"training {name} ({n_params / 1e6:.1f}M parameters) on {device}: "
+        f"{len(train_set)} train / {len(val_set)} val clips, "
         f"epochs {start_epoch}..{settings.epochs} -> {out_dir}"
     )
 
     for epoch in range(start_epoch, settings.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        epoch_set = train_set + rehearsal_draw(
-            rehearsal, n_rehearse, settings.seed, epoch, timings=words_guide
-        )
         batches = make_batches(
-            [len(e.target) for e in epoch_set],
+            [len(e.target) for e in train_set],
             settings.batch_size,
             torch.Generator().manual_seed(settings.seed + epoch),
         )
@@ -216,7 +187,7 @@ def run(
             batches, desc=f"epoch {epoch}/{settings.epochs}", leave=False, dynamic_ncols=True
         )
         for indices in bar:
-            batch = collate([epoch_set[i] for i in indices]).to(device)
+            batch = collate([train_set[i] for i in indices]).to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 out = model(
                     batch.text,
@@ -224,11 +195,6 @@ def run(
                     batch.targets,
                     teacher=corrupt_teacher(batch.targets, settings),
                     own_input=own_input_mask(batch.targets, settings, epoch),
-                    forced_attention=(
-                        forced_attention(batch.positions, batch.text_lengths)
-                        if settings.force_attention
-                        else None
-                    ),
                 )
             loss, parts = compute_loss(out, batch, pos_weight)
             if settings.guided_attention > 0:
@@ -290,7 +256,7 @@ def run(
                 "epoch": epoch,
                 "step": step,
                 "best": best,
-                "settings": {**dataclasses.asdict(settings), "freeze": list(settings.freeze)},
+                "settings": dataclasses.asdict(settings),
                 "optimizer": optimizer.state_dict(),
                 "scaler": scaler.state_dict(),
                 "rng": torch.get_rng_state(),
@@ -336,5 +302,5 @@ def _metadata(
         "train_loss": row["train_loss"],
         "data": data_note,
         "licence": LICENCE_NOTE,
-        "settings": {**dataclasses.asdict(settings), "freeze": list(settings.freeze)},
+        "settings": dataclasses.asdict(settings),
     }

@@ -8,6 +8,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from text2lips import Text2LipsError
 from text2lips.model import (
@@ -39,10 +40,6 @@ class TrainSettings:
 
     config: str = "paper"
     """Model preset name (paper, edge) or a JSON file holding a ModelConfig."""
-    prenet: bool | None = None
-    """Override the config's pre-net switch (ablation)."""
-    postnet: bool | None = None
-    """Override the config's post-net switch (ablation)."""
     epochs: int = 500
     """Passes over the training clips (the reference code's hparams use 500)."""
     batch_size: int = 8
@@ -61,10 +58,6 @@ class TrainSettings:
     """Keep only the N shortest clips of each split (quick runs and tests)."""
     init: str | None = None
     """Our own checkpoint directory to start from (e.g. pretrained on the synthetic corpus)."""
-    init_nvidia: str | None = None
-    """NVIDIA/tacotron2 checkpoint whose embedding and encoder to start from."""
-    freeze: tuple[str, ...] = ()
-    """Parts of the model left untrained (e.g. embedding, encoder)."""
     eval_every: int = 1
     """Epochs between validations (the last epoch is always validated)."""
     data: str | None = None
@@ -91,23 +84,11 @@ class TrainSettings:
     rate, Tachibana et al.) or `words` (the clip's own word timings: each word's letters
     spread over the time it is said, the space between words over pauses; clips without
     word timings, such as synthetic ones, keep the diagonal)."""
-    force_attention: bool = False
-    """Attention forcing (needs --guide words): clips with word timings are read through
-    attention centred on the symbol said at each frame, not the model's own, so what a
-    frame looks like is learnt on time, and the attention learns when to move from the
-    guided-attention loss alone. Free-running use is unchanged. False: off."""
     motion_loss: float = 0.0
     """Weight of a global-variance loss (as in HMM speech synthesis, Toda & Tokuda 2007): the
     L1 distance between each sequence's per-value std over time, predicted vs true. Frame
     losses alone pull free-running output to the mean wherever timing is uncertain; this
     asks the lips to move as much as real lips do. 0: off."""
-    rehearse: str | None = None
-    """A synthetic corpus (`text2lips corpus`) rehearsed while fine-tuning: every epoch adds
-    a fresh seeded draw of its clips to the real ones, so what pretraining taught (lips
-    that follow the text and close on p/b/m) is not washed out by 80 real clips. None: off."""
-    rehearse_share: float = 1.0
-    """Synthetic clips drawn per epoch with --rehearse, as a multiple of the real ones
-    (with --segment-s, only corpus clips no longer than the real pieces are drawn)."""
 
 
 # Settings that may differ when a run is resumed: they do not change what was learnt so far.
@@ -118,7 +99,7 @@ RESUMABLE_CHANGES = ("epochs", "eval_every", "data")
 
 
 def resolve_config(settings: TrainSettings) -> tuple[str, ModelConfig]:
-    """(run name, model config) from a preset name or JSON file, with ablation toggles."""
+    """(run name, model config) from a preset name or JSON file."""
     if settings.config in PRESETS:
         name, config = settings.config, get_config(settings.config)
     else:
@@ -137,11 +118,6 @@ def resolve_config(settings: TrainSettings) -> tuple[str, ModelConfig]:
             path.stem,
             ModelConfig.from_dict(doc.get("model", doc) if isinstance(doc, dict) else doc),
         )
-    for toggle in ("prenet", "postnet"):
-        value = getattr(settings, toggle)
-        if value is not None and value != getattr(config, toggle):
-            config = config.replace(**{toggle: value})
-            name += f"-{toggle}" if value else f"-no{toggle}"
     return name, config
 
 
@@ -152,28 +128,26 @@ def settings_from_args(args: argparse.Namespace) -> tuple[TrainSettings, set[str
         for f in dataclasses.fields(TrainSettings)
         if getattr(args, f.name, None) is not None
     }
-    if "freeze" in given:
-        given["freeze"] = tuple(p.strip() for p in given["freeze"].split(",") if p.strip())
-    elif "init_nvidia" in given:
-        given["freeze"] = ("embedding", "encoder")  # the paper's transfer: keep the text encoder
     settings = TrainSettings(**given)
     for name in ("epochs", "batch_size", "eval_every"):
         if getattr(settings, name) < 1:
             raise Text2LipsError(f"{_flag(name)} {getattr(settings, name)}: must be >= 1")
     if settings.max_clips is not None and settings.max_clips < 1:
         raise Text2LipsError(f"--max-clips {settings.max_clips}: must be >= 1")
-    if settings.rehearse_share <= 0:
-        raise Text2LipsError(f"--rehearse-share {settings.rehearse_share}: must be > 0")
-    if settings.force_attention and not (
-        settings.guide == "words" and settings.guided_attention > 0
-    ):
-        raise Text2LipsError(
-            "--force-attention needs --guide words and --guided-attention > 0: "
-            "the attention then learns from the word timings alone"
-        )
-    if settings.init and settings.init_nvidia:
-        raise Text2LipsError("--init and --init-nvidia are exclusive: start from one checkpoint")
     return settings, set(given)
+
+
+RETIRED_OFF: dict[str, Any] = {
+    "prenet": None, "postnet": None, "init_nvidia": None, "freeze": [],
+    "force_attention": False, "rehearse": None, "rehearse_share": 1.0,
+}
+"""Research switches that left in issue 15 (docs/ablation.md), at the values that meant off."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of one type (so True is not 1.0); a saved tuple reads back as a list."""
+    a, b = (list(x) if isinstance(x, (list, tuple)) else x for x in (a, b))
+    return type(a) is type(b) and a == b
 
 
 def _flag(name: str) -> str:
@@ -181,7 +155,19 @@ def _flag(name: str) -> str:
 
 
 def resume_settings(saved: dict, settings: TrainSettings, given: set[str]) -> TrainSettings:
-    saved_settings = TrainSettings(**{**saved, "freeze": tuple(saved["freeze"])})
+    # Runs saved before the research switches left (docs/ablation.md) carry their fields:
+    # resuming one with a switch on would not be the same run.
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    retired = {
+        k: v for k, v in saved.items()
+        if k not in known and not (k in RETIRED_OFF and _same(v, RETIRED_OFF[k]))
+    }
+    if retired:
+        raise Text2LipsError(
+            f"the run was trained with {', '.join(sorted(retired))}, which text2lips train no "
+            "longer has; resume it from the commit docs/ablation.md names"
+        )
+    saved_settings = TrainSettings(**{k: v for k, v in saved.items() if k in known})
     changes = {}
     for name in given:
         new, old = getattr(settings, name), getattr(saved_settings, name)
@@ -203,14 +189,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", help=f"model preset ({', '.join(PRESETS)}) or config JSON (default {d.config})"
     )
     parser.add_argument(
-        "--prenet", action=argparse.BooleanOptionalAction, help="turn the pre-net on/off (ablation)"
-    )
-    parser.add_argument(
-        "--postnet",
-        action=argparse.BooleanOptionalAction,
-        help="turn the post-net on/off (ablation)",
-    )
-    parser.add_argument(
         "--epochs", type=int, help=f"passes over the training clips (default {d.epochs})"
     )
     parser.add_argument("--batch-size", type=int, help=f"clips per step (default {d.batch_size})")
@@ -229,15 +207,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init",
         metavar="CKPT_DIR",
         help="start from one of our checkpoints (copies matching tensors)",
-    )
-    parser.add_argument(
-        "--init-nvidia", metavar="FILE", help="start from an NVIDIA/tacotron2 checkpoint's encoder"
-    )
-    parser.add_argument(
-        "--freeze",
-        metavar="PARTS",
-        help="comma-separated parts left untrained, e.g. embedding,encoder "
-        "(default: embedding,encoder with --init-nvidia, else none)",
     )
     parser.add_argument(
         "--eval-every", type=int, help=f"epochs between validations (default {d.eval_every})"
@@ -269,13 +238,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the guided (diagonal) attention loss (default 0: off)",
     )
     parser.add_argument(
-        "--force-attention",
-        action="store_const",
-        const=True,
-        help="attention forcing: feed the decoder the word-timed attention while training "
-        "(needs --guide words)",
-    )
-    parser.add_argument(
         "--guide",
         choices=("diagonal", "words"),
         help="where --guided-attention pulls attention: a constant rate (diagonal, default) "
@@ -285,18 +247,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--motion-loss",
         type=float,
         help="weight of the global-variance (motion) loss (default 0: off)",
-    )
-    parser.add_argument(
-        "--rehearse",
-        metavar="CORPUS",
-        help="synthetic corpus .npz whose clips are mixed into every epoch (fresh draw each "
-        "epoch) so fine-tuning keeps what pretraining taught (default: off)",
-    )
-    parser.add_argument(
-        "--rehearse-share",
-        type=float,
-        help="synthetic clips per epoch with --rehearse, as a multiple of the real ones "
-        f"(default {d.rehearse_share})",
     )
     parser.add_argument("--out", type=Path, help="run directory (default runs/<config name>)")
     parser.add_argument(
