@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from text2lips import FRAME_RATE, Text2LipsError
+from text2lips import Text2LipsError
 from text2lips.data.lips import INNER_LOWER, INNER_UPPER, as_points, inner_opening
 from text2lips.files import atomic_write_text
 
