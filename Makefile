@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH_SPEC)
-	$(BIN)/python -m pip install -q -e '.[dev,voice]'
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
 # Python stubs: grpcio-tools' protoc, written into the text2lips.v1 package (git-ignored).
