@@ -51,17 +51,40 @@ class GuardInterceptor(grpc.aio.ServerInterceptor):
 
     async def _send_all(self, responses: AsyncIterator[Any],
                         context: grpc.aio.ServicerContext) -> None:
+        # One watchdog per call rather than a timeout per write: wait_for would make a task
+        # for every frame, and frames are most of what the event loop does.
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        assert me is not None
+        pending_since: list[float | None] = [None]
+        stalled = [False]
+
+        async def watchdog() -> None:
+            while True:
+                await asyncio.sleep(self.send_timeout_s / 4)
+                since = pending_since[0]
+                if since is not None and loop.time() - since >= self.send_timeout_s:
+                    stalled[0] = True
+                    me.cancel()
+                    return
+
+        dog = asyncio.create_task(watchdog())
         # aclosing: when the call is cancelled mid-write, the servicer's generator is closed
         # now (its finally gives the capacity back), not whenever it is garbage-collected.
-        stalled = False
-        async with contextlib.aclosing(responses):  # type: ignore[type-var]
-            async for response in responses:
-                try:
-                    await asyncio.wait_for(context.write(response), self.send_timeout_s)
-                except TimeoutError:
-                    stalled = True
-                    break
-        if stalled:
+        try:
+            async with contextlib.aclosing(responses):  # type: ignore[type-var]
+                async for response in responses:
+                    pending_since[0] = loop.time()
+                    await context.write(response)
+                    pending_since[0] = None
+        except asyncio.CancelledError:
+            if not stalled[0]:
+                raise
+            if hasattr(me, "uncancel"):  # Python >= 3.11: our own cancel, handled here
+                me.uncancel()
+        finally:
+            dog.cancel()
+        if stalled[0]:
             await context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"the client read nothing for {self.send_timeout_s:g} s; call cut off",

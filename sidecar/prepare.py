@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -76,8 +77,20 @@ def prepare_text(text: str, budget: WorkBudget, rate_wpm: int | None) -> Prepare
     return Prepared(spoken, timeline, frames)
 
 
+LONG_TEXT_NICE = 10
+"""Niceness of the long-text worker: its CPU (an attacker's expanding text, most often) yields
+to the server's decode thread and event loop on a busy machine."""
+
+
 def _warm() -> None:
     prepare_text("Hello 2.", WorkBudget(), 175)
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(LONG_TEXT_NICE)
+    except OSError:  # not allowed here: run at the same priority
+        pass
 
 
 class Preparer:
@@ -97,7 +110,7 @@ class Preparer:
         ctx.set_forkserver_preload(["sidecar.prepare", "text2lips.text.normalize",
                                     "text2lips.text.timeline"])
         self._short = ProcessPoolExecutor(1, mp_context=ctx)
-        self._long = ProcessPoolExecutor(1, mp_context=ctx)
+        self._long = ProcessPoolExecutor(1, mp_context=ctx, initializer=_lower_priority)
         # Load espeak-ng in each worker now, not on the first request.
         self._warming = [pool.submit(_warm) for pool in (self._short, self._long)]
 

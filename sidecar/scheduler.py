@@ -14,7 +14,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from text2lips import FRAME_RATE, Text2LipsError
-from text2lips.blendshapes import BlendshapeCalibration, default_calibration, solve
+from text2lips.blendshapes import (
+    BlendshapeCalibration,
+    BlendshapeSmoother,
+    default_calibration,
+    solve,
+)
 from text2lips.runtime import Frame, SynthesisOptions, Synthesizer
 
 
@@ -59,7 +64,8 @@ class Decoded:
 
     frame: Frame
     blendshapes: np.ndarray
-    """(len(BLENDSHAPE_NAMES),) float32 in [0, 1], solved on this frame's landmarks."""
+    """(len(BLENDSHAPE_NAMES),) float32 in [0, 1], solved on this frame's landmarks (and
+    smoothed, when its handle has a smoother)."""
 
 
 _DONE = object()  # end of stream marker in a handle's queue
@@ -90,6 +96,9 @@ class UtteranceHandle:
         self.calibration = calibration
         self.stats = UtteranceStats(submitted=time.monotonic())
         self.cancelled = False
+        self.smoother: BlendshapeSmoother | None = None
+        """Set before the first step when the call is sent at the native rate: its weights are
+        then smoothed on the decode thread, all such calls of a step at once."""
         self._scheduler = scheduler
         self._queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -215,12 +224,14 @@ class Scheduler:
     def submit(self, text: str, options: SynthesisOptions | None = None,
                calibration: BlendshapeCalibration | None = None,
                loop: asyncio.AbstractEventLoop | None = None,
-               reservation: Reservation | None = None) -> UtteranceHandle:
+               reservation: Reservation | None = None,
+               smoother: BlendshapeSmoother | None = None) -> UtteranceHandle:
         """Queue an utterance; frames arrive on the returned handle (iterate it on `loop`).
 
         `calibration` maps its lips to blend shapes (default: the average speaker's).
         `reservation` is the capacity taken by `reserve()` (default: taken here); the handle
-        gives it back on `cancel()`/`release()`.
+        gives it back on `cancel()`/`release()`. `smoother`: smooth its weights on the decode
+        thread (calls sent at the native rate).
         """
         loop = loop or asyncio.get_running_loop()
         calibration = calibration or default_calibration()
@@ -230,6 +241,7 @@ class Scheduler:
                 reservation.release()
                 raise SchedulerClosed("the server is shutting down")
             handle = UtteranceHandle(next(self._keys), loop, self, calibration, reservation)
+            handle.smoother = smoother
             self._inbox.append((handle, text, options))
             self._cv.notify()
         return handle
@@ -345,6 +357,15 @@ class Scheduler:
             lips = np.stack([live[i][1].landmarks for i in rows])  # (n, 60)
             weights = solve(lips, live[rows[0]][0].calibration)  # (n, K)
             for i, w in zip(rows, weights, strict=True):
+                out[i] = w
+        smoothed = [i for i, (handle, _) in enumerate(live) if handle.smoother is not None]
+        if smoothed:
+            # One One-Euro update for every native-rate call of the step (not one per frame on
+            # the event loop: that was most of the loop's work per frame).
+            rows = np.stack([out[i] for i in smoothed])  # (m, K)
+            new = BlendshapeSmoother.step_many(
+                [live[i][0].smoother for i in smoothed], rows)  # type: ignore[misc]
+            for i, w in zip(smoothed, new, strict=True):
                 out[i] = w
         return out
 

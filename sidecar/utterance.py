@@ -14,7 +14,7 @@ import numpy as np
 from sidecar.prepare import Preparer
 from sidecar.scheduler import Scheduler, UtteranceHandle
 from text2lips import FRAME_DIM, Text2LipsError
-from text2lips.blendshapes import default_calibration
+from text2lips.blendshapes import BlendshapeSmoother, default_calibration
 from text2lips.runtime import ModelInfo, SynthesisOptions
 from text2lips.runtime.output import OUTPUT_RATES, FrameOutput, OutputOptions
 
@@ -159,7 +159,12 @@ class Utterance:
     def __init__(self, spec: SpeakSpec, handle: UtteranceHandle, native_rate: float) -> None:
         self.spec = spec
         self.handle = handle
-        self._output = FrameOutput(spec.output(), native_rate)
+        options = spec.output()
+        # At the native rate frames pass straight through and their weights arrive smoothed
+        # (the handle's smoother, stepped on the decode thread); otherwise FrameOutput retimes
+        # and smooths them here.
+        self._native = options.rate == native_rate and not options.target_duration_s
+        self._output = FrameOutput(options, native_rate)
         self._pacer = Pacer(spec.realtime)
         self.sent = 0
         """Frames handed to the client so far."""
@@ -189,7 +194,12 @@ class Utterance:
             calibration = default_calibration(
                 None if spec.reference is not None else (spec.speaker or None)
             )
-            handle = scheduler.submit(text, options, calibration, reservation=reservation)
+            output = spec.output()
+            native = output.rate == native_rate and not output.target_duration_s
+            handle = scheduler.submit(
+                text, options, calibration, reservation=reservation,
+                smoother=BlendshapeSmoother(frame_rate=native_rate) if native else None,
+            )
         except BaseException:
             reservation.release()
             raise
@@ -200,6 +210,16 @@ class Utterance:
         uid = self.spec.utterance_id
         async for decoded in self.handle:
             f = decoded.frame
+            if self._native:
+                if self.handle.cancelled:
+                    return
+                await self._pacer.wait(f.time_s)
+                if self.handle.cancelled:  # cancelled while pacing: send nothing more
+                    return
+                self.sent += 1
+                self.finished = f.last
+                yield OutFrame(uid, f.index, f.time_s, f.landmarks, decoded.blendshapes, f.last)
+                continue
             # Blend shapes were solved on the decode thread, a whole step at once.
             for out in self._output.push(f.landmarks, f.last, decoded.blendshapes,
                                          index=f.index, time_s=f.time_s):

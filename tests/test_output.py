@@ -137,3 +137,25 @@ def test_speak_cli_rejects_a_rate_in_one_line(tmp_path) -> None:
         capture_output=True, text=True,
     )
     assert r.returncode == 2 and "--fps 25" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_smoothing_many_utterances_at_once_equals_one_at_a_time(data_dir) -> None:
+    clips = load_clips(data_dir, corpus="lrs3")[:5]
+    weights = [solve(np.asarray(c.lips, np.float32).reshape(len(c.lips), 60),
+                     default_calibration()) for c in clips]
+    alone = [BlendshapeSmoother()(w) for w in weights]
+    # Utterances join at different steps and leave when they end, as in the decode loop.
+    smoothers = [BlendshapeSmoother() for _ in clips]
+    got: list[list[np.ndarray]] = [[] for _ in clips]
+    starts = [0, 0, 3, 10, 11]
+    for t in range(max(s + len(w) for s, w in zip(starts, weights, strict=True))):
+        live = [i for i, (s, w) in enumerate(zip(starts, weights, strict=True))
+                if s <= t < s + len(w)]
+        if not live:
+            continue
+        rows = np.stack([weights[i][t - starts[i]] for i in live])
+        for i, row in zip(live, BlendshapeSmoother.step_many([smoothers[i] for i in live], rows),
+                          strict=True):
+            got[i].append(row)
+    for a, g in zip(alone, got, strict=True):
+        np.testing.assert_allclose(np.stack(g), a, atol=1e-6)

@@ -6,7 +6,6 @@ The mapping (measures, normalisation, formulas) is documented in docs/blendshape
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from text2lips import FRAME_RATE, Text2LipsError
+from text2lips import Text2LipsError
 from text2lips.data.lips import INNER_LOWER, INNER_UPPER, as_points, inner_opening
 from text2lips.files import atomic_write_text
 
@@ -386,62 +385,9 @@ def _visemes(v: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-# --- smoothing ----------------------------------------------------------------------------
+# --- smoothing: text2lips/smoothing.py (re-exported here) ---------------------------------
 
-
-class BlendshapeSmoother:
-    """Causal One-Euro filter over weight vectors; one instance per utterance (or `reset()`).
-
-    It adds no frame of delay: fast moves (speech onsets, closures) pass with a high cutoff
-    while slow jitter is damped by `min_cutoff`. The default cutoff keeps a step's lag within
-    one frame at 80 fps, whatever its size. Casiez et al., CHI 2012.
-    """
-
-    def __init__(
-        self, frame_rate: float = FRAME_RATE, min_cutoff: float = 6.0, beta: float = 0.5,
-        d_cutoff: float = 5.0,
-    ) -> None:
-        if not (frame_rate > 0 and min_cutoff > 0 and d_cutoff > 0 and beta >= 0):
-            raise Text2LipsError(
-                f"smoother needs frame_rate, min_cutoff, d_cutoff > 0 and beta >= 0, got "
-                f"{frame_rate=}, {min_cutoff=}, {d_cutoff=}, {beta=}"
-            )
-        self.frame_rate, self.min_cutoff = frame_rate, min_cutoff
-        self.beta, self.d_cutoff = beta, d_cutoff
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the previous utterance."""
-        self._x: np.ndarray | None = None
-        self._dx: np.ndarray | None = None
-
-    def _alpha(self, cutoff: np.ndarray | float) -> np.ndarray | float:
-        tau = 1.0 / (2.0 * math.pi * cutoff)
-        return 1.0 / (1.0 + tau * self.frame_rate)
-
-    def __call__(self, weights: np.ndarray) -> np.ndarray:
-        """(K,) one frame or (T, K) consecutive frames -> smoothed, same shape, in [0, 1]."""
-        w = np.asarray(weights, dtype=np.float64)
-        frames = w[None] if w.ndim == 1 else w
-        if frames.ndim != 2:
-            raise Text2LipsError(f"smoother expects (K,) or (T, K) weights, got shape {w.shape}")
-        out = np.empty_like(frames)
-        a_d = self._alpha(self.d_cutoff)
-        for t, x in enumerate(frames):
-            if self._x is None:
-                self._x, self._dx = x.copy(), np.zeros_like(x)
-            else:
-                if x.shape != self._x.shape:
-                    raise Text2LipsError(
-                        f"smoother got {x.shape[0]} weights, expected {self._x.shape[0]}"
-                    )
-                self._dx = self._dx + a_d * ((x - self._x) * self.frame_rate - self._dx)
-                a = self._alpha(self.min_cutoff + self.beta * np.abs(self._dx))
-                self._x = self._x + a * (x - self._x)
-            out[t] = self._x
-        out = np.clip(out, 0.0, 1.0).astype(np.float32)
-        return out[0] if w.ndim == 1 else out
-
+from text2lips.smoothing import BlendshapeSmoother  # noqa: E402
 
 # --- the packaged calibration -------------------------------------------------------------
 

@@ -1,0 +1,485 @@
+"""The attack suite, on loopback against a real `text2lips serve` process: text fuzz with
+expansion classes, malformed wire bytes, slow readers, Converse storms, the impact of
+expanding texts on honest streams, and health during drain. Not a benchmark of speed; a check
+that one caller cannot stall the others and that bad input is always a clear status.
+
+    python -m sidecar.redteam --short          # what `make test` runs (bounded, ~1 minute)
+    python -m sidecar.redteam                  # the long form, by hand (several minutes)
+    python -m sidecar.redteam --json out.json  # figures for docs/sidecar.md
+
+Exit status 1 when a call ends with a status the suite does not allow (UNKNOWN, INTERNAL,
+...) or the server dies; the figures (RTF, time to first frame, RSS) are reported, not
+judged, because they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from text2lips.v1 import lipsync_pb2 as pb
+from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
+
+ALLOWED = {"OK", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"}
+HONEST = (
+    "I will meet you at the gate at half past nine, and then we can walk to the old market.",
+    "Nobody expected the results to be so clear, but the numbers spoke for themselves today.",
+    "Could you say that again, please? The wind is loud up here and I missed the last part.",
+    "We should leave before it gets dark; the road through the forest is hard to follow.",
+)
+"""~90-character lines, as an NPC says them."""
+LONG_ENGLISH = ("The quick brown fox jumps over the lazy dog while the farmer watches from "
+                "the porch. ") * 30
+
+
+@dataclass(frozen=True)
+class Form:
+    """Counts and durations of one run."""
+
+    fuzz_texts: int
+    malformed: int
+    victim_s: float
+    slow_readers: int
+    storm_streams: int
+
+
+SHORT = Form(fuzz_texts=40, malformed=90, victim_s=6.0, slow_readers=8, storm_streams=2)
+LONG = Form(fuzz_texts=10_000, malformed=2_000, victim_s=30.0, slow_readers=64,
+            storm_streams=16)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def expanding_text(rng: random.Random, kind: str, n: int) -> str:
+    """A text of `n` characters from one expansion class."""
+    if kind == "cjk":
+        return "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(n))
+    if kind == "digits":
+        return "".join(rng.choice("0123456789") for _ in range(n))
+    if kind == "digit_groups":
+        return " ".join(str(rng.randint(0, 10**12)) for _ in range(n // 13 + 1))[:n]
+    if kind == "punctuation":
+        return "".join(rng.choice("$%&.,;:!?-/'\"()[]#@*") for _ in range(n))
+    if kind == "emoji":
+        return "".join(chr(rng.randint(0x1F600, 0x1F64F)) for _ in range(n))
+    if kind == "mixed":
+        return "".join(chr(rng.randint(0x20, 0x2FFF)) for _ in range(n))
+    if kind == "money":
+        return " ".join(f"${rng.randint(0, 10**9)}.{rng.randint(0, 99):02d}"
+                        for _ in range(n // 14 + 1))[:n]
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz .,") for _ in range(n))
+
+
+KINDS = ("cjk", "digits", "digit_groups", "punctuation", "emoji", "mixed", "money", "latin")
+
+
+def malformed_bytes(rng: random.Random) -> bytes:
+    """Random bytes, or a valid SpeakRequest with bytes flipped, cut or appended."""
+    good = pb.SpeakRequest(text="Hello there.", utterance_id="x", frame_rate=60.0)
+    raw = bytearray(good.SerializeToString())
+    how = rng.randrange(4)
+    if how == 0:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+    if how == 1:
+        for _ in range(rng.randint(1, 4)):
+            raw[rng.randrange(len(raw))] = rng.randrange(256)
+        return bytes(raw)
+    if how == 2:
+        return bytes(raw[: rng.randint(1, len(raw) - 1)])
+    return bytes(raw) + bytes([rng.choice([0x0A, 0x12, 0x1A, 0xFF]), 0xFF, 0xFF, 0xFF])
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+class ServerProcess:
+    """`python -m text2lips serve` on a free loopback port; its RSS sampled with its workers."""
+
+    def __init__(self, model: str, extra: list[str]) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "text2lips", "serve", "--model", model, "--port",
+             str(self.port), "--log-level", "error", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self.target = f"127.0.0.1:{self.port}"
+        self.peak_rss_mb = 0.0
+        self._stop = threading.Event()
+        deadline = time.monotonic() + 120
+        with grpc.insecure_channel(self.target) as ch:
+            health = health_pb2_grpc.HealthStub(ch)
+            while True:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+                try:
+                    if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                        break
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not become healthy in 120 s")
+                time.sleep(0.2)
+        self.base_rss_mb = self.rss_mb()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def rss_mb(self) -> float:
+        """RSS of the server and its child processes (text workers)."""
+        pids = [self.proc.pid]
+        try:
+            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+                     .read_text().split()]
+        except OSError:
+            pass
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_rss_mb = max(self.peak_rss_mb, self.rss_mb())
+
+    def reset_peak(self) -> None:
+        self.peak_rss_mb = self.rss_mb()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def code_of(call: Any) -> str:
+    try:
+        call()
+    except grpc.RpcError as err:
+        return err.code().name
+    return "OK"
+
+
+def pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 4) if values else None
+
+
+# --- the attacks ------------------------------------------------------------------------------
+
+
+def text_fuzz(target: str, n: int, max_chars: int, rng: random.Random) -> dict[str, Any]:
+    texts = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        size = max_chars if i % 20 == 0 else rng.randint(1, 120)
+        texts.append(expanding_text(rng, kind, size))
+    with grpc.insecure_channel(target) as ch:
+        stub = pb_grpc.LipSyncStub(ch)
+
+        def one(text: str) -> str:
+            return code_of(lambda: list(stub.Speak(pb.SpeakRequest(text=text), timeout=60)))
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = Counter(pool.map(one, texts))
+    return {"texts": n, "codes": dict(codes)}
+
+
+def malformed(target: str, n: int, rng: random.Random) -> dict[str, Any]:
+    payloads = [malformed_bytes(rng) for _ in range(n)]
+    methods = ("Speak", "GetModelInfo", "Converse")
+    codes: Counter[str] = Counter()
+    with grpc.insecure_channel(target) as ch:
+        calls = {
+            "Speak": lambda raw: list(ch.unary_stream("/text2lips.v1.LipSync/Speak")(
+                raw, timeout=30)),
+            "GetModelInfo": lambda raw: ch.unary_unary("/text2lips.v1.LipSync/GetModelInfo")(
+                raw, timeout=30),
+            "Converse": lambda raw: list(ch.stream_stream("/text2lips.v1.LipSync/Converse")(
+                iter([raw]), timeout=30)),
+        }
+
+        def one(i: int) -> str:
+            method = methods[i % 3]
+            return code_of(lambda: calls[method](payloads[i]))
+
+        with ThreadPoolExecutor(8) as pool:
+            codes.update(pool.map(one, range(n)))
+    return {"messages": n, "codes": dict(codes)}
+
+
+def honest_streams(target: str, seconds: float, streams: int = 8) -> dict[str, Any]:
+    """`streams` clients speaking ~90-character lines back to back for `seconds`: client-side
+    RTF (request to last frame / audio length) and time to first frame."""
+    rtfs: list[float] = []
+    ttffs: list[float] = []
+    codes: Counter[str] = Counter()
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        with grpc.insecure_channel(target) as ch:
+            stub = pb_grpc.LipSyncStub(ch)
+            i = k
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                first = None
+                n = 0
+                try:
+                    for _ in stub.Speak(pb.SpeakRequest(text=HONEST[i % len(HONEST)]),
+                                        timeout=30):
+                        first = first if first is not None else time.perf_counter() - t0
+                        n += 1
+                except grpc.RpcError as err:
+                    with lock:
+                        codes[err.code().name] += 1
+                    continue
+                wall = time.perf_counter() - t0
+                with lock:
+                    codes["OK"] += 1
+                    rtfs.append(wall / (n / 80.0))
+                    ttffs.append(first or wall)
+                i += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(streams)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"streams": streams, "utterances": len(rtfs), "codes": dict(codes),
+            "rtf_median": pct(rtfs, 50), "rtf_p95": pct(rtfs, 95),
+            "ttff_median_ms": pct([t * 1e3 for t in ttffs], 50),
+            "ttff_p95_ms": pct([t * 1e3 for t in ttffs], 95)}
+
+
+def model_info_latency(target: str, stop: threading.Event, out: list[float]) -> None:
+    with grpc.insecure_channel(target) as ch:
+        stub = pb_grpc.LipSyncStub(ch)
+        while not stop.wait(0.05):
+            t0 = time.perf_counter()
+            try:
+                stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
+                out.append(time.perf_counter() - t0)
+            except grpc.RpcError:
+                out.append(5.0)
+
+
+def victim(server: ServerProcess, seconds: float, max_chars: int,
+           rng: random.Random) -> dict[str, Any]:
+    """Honest streams alone, then with expanding texts at max_text_chars in flight."""
+    alone = honest_streams(server.target, seconds / 2)
+    stop = threading.Event()
+    attack_codes: Counter[str] = Counter()
+    info_s: list[float] = []
+
+    def attacker(k: int) -> None:
+        with grpc.insecure_channel(server.target) as ch:
+            stub = pb_grpc.LipSyncStub(ch)
+            while not stop.is_set():
+                text = expanding_text(rng, ("cjk", "digits", "digit_groups", "money")[k % 4],
+                                      max_chars)
+                attack_codes[code_of(lambda t=text: list(stub.Speak(
+                    pb.SpeakRequest(text=t), timeout=60)))] += 1
+
+    server.reset_peak()
+    threads = [threading.Thread(target=attacker, args=(k,)) for k in range(4)]
+    threads.append(threading.Thread(target=model_info_latency,
+                                    args=(server.target, stop, info_s)))
+    for t in threads:
+        t.start()
+    attacked = honest_streams(server.target, seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return {"alone": alone, "under_attack": attacked, "attack_codes": dict(attack_codes),
+            "model_info_p99_ms": pct([s * 1e3 for s in info_s], 99),
+            "model_info_calls": len(info_s), "peak_rss_mb": round(server.peak_rss_mb)}
+
+
+def slow_readers(server: ServerProcess, n: int) -> dict[str, Any]:
+    """`n` clients ask for the longest text and target duration, read one frame, then stop
+    reading; an honest client's first frame is timed meanwhile."""
+    server.reset_peak()
+    channels = [grpc.insecure_channel(server.target) for _ in range(n)]
+    calls = []
+    codes: Counter[str] = Counter()
+    for ch in channels:
+        call = pb_grpc.LipSyncStub(ch).Speak(
+            pb.SpeakRequest(text=LONG_ENGLISH[:2000], target_duration_s=600.0), timeout=120)
+        calls.append(call)
+    started = 0
+    for call in calls:
+        try:
+            next(call)
+            started += 1
+        except grpc.RpcError as err:
+            codes[err.code().name] += 1
+    time.sleep(1.0)  # let the decoder run ahead of the readers
+    ttffs = []
+    with grpc.insecure_channel(server.target) as ch:
+        stub = pb_grpc.LipSyncStub(ch)
+        for text in HONEST * 3:
+            t0 = time.perf_counter()
+            try:
+                next(stub.Speak(pb.SpeakRequest(text=text), timeout=30))
+                ttffs.append((time.perf_counter() - t0) * 1e3)
+            except grpc.RpcError as err:
+                codes["honest " + err.code().name] += 1
+    peak = server.peak_rss_mb
+    for call in calls:
+        try:
+            list(call)  # cut off by now, or the rest arrives
+            codes["OK"] += 1
+        except grpc.RpcError as err:
+            codes[err.code().name] += 1
+    for ch in channels:
+        ch.close()
+    return {"readers": n, "started": started, "codes": dict(codes),
+            "honest_ttff_p95_ms": pct(ttffs, 95), "honest_ttff_max_ms": pct(ttffs, 100),
+            "peak_rss_mb": round(peak)}
+
+
+def converse_storm(target: str, streams: int, rounds: int) -> dict[str, Any]:
+    """Streams that queue and cancel as fast as they can, beside an honest Speak loop."""
+    codes: Counter[str] = Counter()
+    events: Counter[str] = Counter()
+
+    def storm(k: int) -> None:
+        def requests():
+            for i in range(rounds):
+                yield pb.ConverseRequest(speak=pb.SpeakRequest(text=HONEST[i % 4],
+                                                               utterance_id=f"s{k}-{i}"))
+                yield pb.ConverseRequest(cancel_all=True)
+
+        with grpc.insecure_channel(target) as ch:
+            try:
+                for e in pb_grpc.LipSyncStub(ch).Converse(requests(), timeout=120):
+                    events[e.WhichOneof("event")] += 1
+                codes["OK"] += 1
+            except grpc.RpcError as err:
+                codes[err.code().name] += 1
+
+    threads = [threading.Thread(target=storm, args=(k,)) for k in range(streams)]
+    for t in threads:
+        t.start()
+    honest = honest_streams(target, 3.0, streams=2)
+    for t in threads:
+        t.join()
+    return {"streams": streams, "rounds": rounds, "codes": dict(codes), "events": dict(events),
+            "honest": honest}
+
+
+def drain(server: ServerProcess) -> dict[str, Any]:
+    """SIGTERM, then poll health until the listener closes."""
+    seen: list[str] = []
+    with grpc.insecure_channel(server.target) as ch:
+        health = health_pb2_grpc.HealthStub(ch)
+        health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        server.proc.send_signal(signal.SIGTERM)
+        for _ in range(400):
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                seen.append(health_pb2.HealthCheckResponse.ServingStatus.Name(status))
+            except grpc.RpcError as err:
+                seen.append(err.code().name)
+                break
+            time.sleep(0.01)
+    server.proc.wait(30)
+    return {"not_serving_seen": "NOT_SERVING" in seen, "last": seen[-1] if seen else None,
+            "exit_code": server.proc.returncode}
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def disallowed(report: dict[str, Any]) -> list[str]:
+    """Status codes outside ALLOWED anywhere in the report (e.g. 'fuzz: UNKNOWN x3')."""
+    bad = []
+    for section, value in report.items():
+        if not isinstance(value, dict):
+            continue
+        for key in ("codes", "attack_codes"):
+            for code, count in (value.get(key) or {}).items():
+                if code.removeprefix("honest ") not in ALLOWED:
+                    bad.append(f"{section}: {code} x{count}")
+        for sub in ("alone", "under_attack", "honest"):
+            if isinstance(value.get(sub), dict):
+                bad += disallowed({f"{section}.{sub}": value[sub]})
+    return bad
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sidecar.redteam", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="the bounded form make test runs")
+    parser.add_argument("--model", default="models/default")
+    parser.add_argument("--json", type=Path, help="write the report here too")
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra flag for text2lips serve (repeatable)")
+    args = parser.parse_args(argv)
+    form = SHORT if args.short else LONG
+    rng = random.Random(args.seed)
+    report: dict[str, Any] = {"form": "short" if args.short else "long",
+                              "load_average": os.getloadavg()}
+    # The short form cuts stalled readers off sooner, so it ends sooner.
+    extra = (["--send-timeout", "2"] if args.short else []) + args.server_arg
+    server = ServerProcess(args.model, extra)
+    try:
+        report["base_rss_mb"] = round(server.base_rss_mb)
+        with grpc.insecure_channel(server.target) as ch:
+            max_chars = pb_grpc.LipSyncStub(ch).GetModelInfo(
+                pb.GetModelInfoRequest(), timeout=10).max_text_chars
+        report["fuzz"] = text_fuzz(server.target, form.fuzz_texts, max_chars, rng)
+        report["malformed"] = malformed(server.target, form.malformed, rng)
+        report["victim"] = victim(server, form.victim_s, max_chars, rng)
+        report["slow_readers"] = slow_readers(server, form.slow_readers)
+        report["converse_storm"] = converse_storm(server.target, form.storm_streams, 50)
+        report["alive_after"] = server.alive()
+        report["drain"] = drain(server)
+    finally:
+        server.stop()
+    report["load_average_end"] = os.getloadavg()
+    bad = disallowed(report)
+    report["disallowed"] = bad
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    if bad or not report.get("alive_after") or not report["drain"]["not_serving_seen"]:
+        print("redteam: FAILED: " + ("; ".join(bad) or "server died or drain not seen"),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
