@@ -153,3 +153,22 @@ def test_rejection_log_is_rate_limited() -> None:
     now[0] += 0.1  # one token back
     assert log.allow() == 3  # let through, saying three were dropped
     assert log.allow() is None
+
+
+def test_library_tracebacks_are_json_lines() -> None:
+    import io
+    import json
+    import logging
+
+    buf = io.StringIO()
+    configure("info", stream=buf)
+    try:
+        raise RuntimeError("grace period over")
+    except RuntimeError:
+        logging.getLogger("grpc._cython.cygrpc").exception("handler cancelled")
+    configure("warning")
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 1
+    doc = json.loads(lines[0])
+    assert doc["event"] == "handler cancelled" and doc["level"] == "error"
+    assert "RuntimeError: grace period over" in doc["exception"]

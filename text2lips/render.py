@@ -7,6 +7,7 @@ contours. With `--clip`, the prediction is drawn beside the real track of that c
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
