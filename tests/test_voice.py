@@ -276,3 +276,18 @@ def test_speak_with_marks_and_bad_options(tmp_path):
         done = _t2l("speak", "Hello.", *args)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bake_stores_the_voice_audio_with_the_lips(synth, tmp_path):
+    import wave
+
+    from text2lips.bake import BakeLine, bake, decode
+
+    [entry] = list(bake(synth, [BakeLine("bob", "Bob met me by the boat.", "espeak")], tmp_path))
+    clip = decode((tmp_path / entry["file"]).read_bytes())
+    assert clip.voice == "espeak" and clip.sample_rate == 22050 and len(clip.audio) > 0
+    seconds = len(clip.audio) / clip.sample_rate
+    assert abs(len(clip.times) / clip.frame_rate - seconds) <= 1 / clip.frame_rate
+    assert clip.duration_s == pytest.approx(seconds)
+    with wave.open(str(tmp_path / "bob.wav")) as w:
+        assert w.getnframes() == len(clip.audio)

@@ -27,6 +27,7 @@ __all__ = [
     "default_voice",
     "join",
     "load_voice",
+    "render_line",
 ]
 
 VOICES = ("joe", "espeak", "none")
@@ -107,3 +108,26 @@ def load_voice(name: str, *, threads: int | None = None) -> Voice:
 
         return SilentVoice()
     raise Text2LipsError(f"unknown voice {name!r}; choose one of {', '.join(VOICES)}")
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """A whole line as `text2lips bake` stores it."""
+
+    audio: np.ndarray
+    """(N,) int16 mono PCM; empty for voice `none`."""
+    sample_rate: int
+    frames: np.ndarray
+    """(T, 60) landmarks at `frame_rate`, on the audio's clock."""
+    frame_rate: float
+    timeline: PhonemeTimeline
+    weights: np.ndarray | None = None
+    """Blend-shape weights; None: the caller solves them."""
+
+
+def render_line(synth: object, text: str, voice: str) -> SpokenLine:
+    """Audio (when the voice makes sound) and the lips on its timing, for baking."""
+    from text2lips.voice.lips import speak_all
+
+    audio, rate, timeline, frames = speak_all(synth, load_voice(voice), text)  # type: ignore[arg-type]
+    return SpokenLine(audio, rate, frames, float(synth.info.frame_rate), timeline)  # type: ignore[attr-defined]
