@@ -20,7 +20,7 @@ help:
 	@echo "make run      start the sidecar on 127.0.0.1:50051 with models/default"
 	@echo "make test     run the test suite (sets everything up first)"
 	@echo "make test-fast  the suite without the slow tests (bench smoke, C#, Node, trained weights)"
-	@echo "make bench    measure speed (PROFILE=default|edge|cpu-server|grpc|gpu|phoneme)"
+	@echo "make bench    measure speed (PROFILE=default|edge|cpu-server|grpc|gpu|phoneme|voice)"
 	@echo "make setup    create $(VENV) and generate code;  make proto  regenerate wire code"
 	@echo "make lint     ruff"
 

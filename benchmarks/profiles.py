@@ -94,10 +94,20 @@ PROFILES: dict[str, Profile] = {
         ),
         kind="phoneme",
     ),
+    "voice": Profile(
+        "voice",
+        "Piper joe + the phoneme model on its timeline, one thread each",
+        lambda cores: [],
+        (
+            Criterion("first_audio_p50_ms", 120.0, "first audio chunk p50 <= 120 ms"),
+            Criterion("rtf", 0.06, "voice + lips RTF <= 0.06 (12+ streams on 2 cores)"),
+        ),
+        kind="voice",
+    ),
 }
 GROUPS: dict[str, tuple[str, ...]] = {
-    "default": ("edge", "cpu-server", "grpc", "phoneme"),
-    "all": ("edge", "cpu-server", "gpu", "grpc", "phoneme"),
+    "default": ("edge", "cpu-server", "grpc", "phoneme", "voice"),
+    "all": ("edge", "cpu-server", "gpu", "grpc", "phoneme"),  # voice: PROFILE=voice or default
 }
 
 
@@ -277,6 +287,11 @@ def run_profile(name: str, ctx: Context) -> dict:
 
         variants.append(run_grpc(profile, ctx))
         ctx.variants_left -= 1
+    elif profile.kind == "voice":
+        from benchmarks.voice import run_voice
+
+        variants.append(run_voice(profile, ctx))
+        ctx.variants_left -= 1
     elif profile.kind == "phoneme":
         from benchmarks.phoneme import run_phoneme
 
@@ -307,6 +322,6 @@ def run_profile(name: str, ctx: Context) -> dict:
 def count_variants(names: list[str], cores: int) -> int:
     """Variants a run will try (skipped ones included: they cost nothing, so this errs safe)."""
     return sum(
-        1 if PROFILES[n].kind in ("grpc", "phoneme") else len(PROFILES[n].variants(cores))
+        1 if PROFILES[n].kind in ("grpc", "phoneme", "voice") else len(PROFILES[n].variants(cores))
         for n in names
     )

@@ -67,12 +67,20 @@ class ServerConfig:
     """On SIGTERM/SIGINT: seconds live utterances get to finish before they are cancelled."""
     log_level: str = "info"
     """structlog level: debug, info, warning, error."""
+    voice: str = ""
+    """SpeakVoiced's default voice (joe, espeak, none); empty: joe where installed, else espeak.
+    A voice whose package is missing stops the server at startup, naming the extra."""
+    max_voiced: int = 16
+    """SpeakVoiced streams served at once (RESOURCE_EXHAUSTED beyond)."""
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue",
-                     "max_symbols", "max_frames"):
+                     "max_symbols", "max_frames", "max_voiced"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be >= 1")
+        voices = ("joe", "espeak", "none")  # text2lips.voice.VOICES (not imported: config is light)
+        if self.voice and self.voice not in voices:
+            raise ConfigError(f"voice={self.voice!r}: choose one of {', '.join(voices)}")
         for name in ("port", "metrics_port"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 65535:
@@ -123,6 +131,9 @@ _SETTINGS: dict[str, tuple[str, str]] = {
                        "is cut off (default 10)"),
     "grace_s": ("--grace", "seconds live utterances get on shutdown (default 10)"),
     "log_level": ("--log-level", "debug, info, warning or error (default info)"),
+    "voice": ("--voice", "SpeakVoiced's default voice: joe, espeak or none (default joe where "
+              "installed)"),
+    "max_voiced": ("--max-voiced", "SpeakVoiced streams at once (default 16)"),
 }
 
 

@@ -25,6 +25,7 @@ from sidecar.metrics import Metrics
 from sidecar.prepare import Preparer, WorkBudget
 from sidecar.scheduler import Scheduler, StepGate
 from sidecar.servicer import LipSyncServicer
+from sidecar.voiced import VoicedService
 from text2lips import __version__
 from text2lips.runtime import Synthesizer
 from text2lips.v1 import lipsync_pb2, lipsync_pb2_grpc
@@ -65,9 +66,13 @@ class Sidecar:
             WorkBudget(max_symbols=cfg.max_symbols, max_frames=cfg.max_frames),
             getattr(self.synth, "rate_wpm", None) if self.synth.timed else None,
         )
+        voiced = VoicedService(self.synth, max_streams=cfg.max_voiced,
+                               default=cfg.voice or None)
+        voiced.check_installed()  # a missing voice package stops us here, naming the extra
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,
             converse_queue=cfg.converse_queue, metrics=self.metrics, preparer=self.preparer,
+            voiced=voiced,
         )
         options = [
             ("grpc.max_receive_message_length", cfg.max_message_bytes),

@@ -20,7 +20,8 @@ from sidecar.logging import get_logger
 from sidecar.metrics import Metrics
 from sidecar.prepare import Preparer
 from sidecar.scheduler import Scheduler
-from sidecar.utterance import MAX_ID_CHARS, SpeakSpec, Utterance, validate
+from sidecar.utterance import MAX_ID_CHARS, InvalidRequest, SpeakSpec, Utterance, validate
+from sidecar.voiced import VoicedService, with_id
 from text2lips.runtime import ModelInfo
 from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
@@ -34,7 +35,8 @@ def status_code(exc: BaseException) -> grpc.StatusCode:
 
 class LipSyncServicer(pb_grpc.LipSyncServicer):
     def __init__(self, scheduler: Scheduler, info: ModelInfo, *, max_text_chars: int,
-                 converse_queue: int, metrics: Metrics, preparer: Preparer | None = None) -> None:
+                 converse_queue: int, metrics: Metrics, preparer: Preparer | None = None,
+                 voiced: VoicedService | None = None) -> None:
         self.scheduler = scheduler
         self.preparer = preparer
         self.info = info
@@ -42,7 +44,9 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
         self.max_text_chars = min(max_text_chars, info.max_text_chars)
         self.converse_queue = converse_queue
         self.metrics = metrics
-        self._model_info = wire.model_info(info, self.max_text_chars)
+        self.voiced = voiced
+        self._model_info = wire.model_info(
+            info, self.max_text_chars, *((voiced.names, voiced.default) if voiced else ()))
         self._reject_log = RateLimitedLog()
 
     # --- core calls shared by Speak and Converse ----------------------------------------
@@ -178,6 +182,27 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
         if malformed:
             self._failed("Converse", malformed[0], log)
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(malformed[0]))
+
+    async def SpeakVoiced(self, request: pb.SpeakVoicedRequest,
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[pb.VoicedEvent]:
+        """Validation as Speak's, then sidecar.voiced does the work."""
+        spec = wire.voiced_spec(request)
+        spec = with_id(spec, spec.speak.utterance_id or str(uuid.uuid4()))
+        log = get_logger(rpc="SpeakVoiced", utterance_id=spec.speak.utterance_id[:MAX_ID_CHARS])
+        error: BaseException | None = None
+        try:
+            if self.voiced is None:
+                raise InvalidRequest("this server has no voices")
+            self._validate(spec.speak)
+            voice = self.voiced.check(spec)
+            async for item in self.voiced.stream(spec, voice):
+                yield wire.voiced_event(item)
+        except Exception as exc:  # noqa: BLE001 -- mapped to a status, never a crash
+            error = exc
+            self._failed("SpeakVoiced", exc, log)
+        log.info("utterance", outcome="error" if error else "ok", voice=spec.voice)
+        if error is not None:
+            await context.abort(status_code(error), str(error))
 
     async def GetModelInfo(self, request: pb.GetModelInfoRequest,
                            context: grpc.aio.ServicerContext) -> pb.ModelInfo:

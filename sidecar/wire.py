@@ -7,6 +7,7 @@ import numpy as np
 
 from sidecar.converse import Cancel, CancelAll, Event, Failed, Finished, FrameOut, Started
 from sidecar.utterance import OUTPUT_RATES, OutFrame, SpeakSpec
+from sidecar.voiced import AudioOut, VoicedSpec
 from text2lips import __version__
 from text2lips.blendshapes import BLENDSHAPE_NAMES
 from text2lips.runtime import ModelInfo
@@ -27,6 +28,21 @@ def speak_spec(req: pb.SpeakRequest) -> SpeakSpec:
         realtime=req.pacing == pb.PACING_REALTIME,
         pacing=int(req.pacing),
     )
+
+
+def voiced_spec(req: pb.SpeakVoicedRequest) -> VoicedSpec:
+    """SpeakVoicedRequest -> VoicedSpec (not yet validated)."""
+    return VoicedSpec(speak_spec(req.speak), voice=req.voice,
+                      marks_format=req.marks.format, marks=req.marks.data)
+
+
+def voiced_event(item: AudioOut | OutFrame) -> pb.VoicedEvent:
+    if isinstance(item, AudioOut):
+        return pb.VoicedEvent(audio=pb.AudioChunk(
+            utterance_id=item.utterance_id, pcm16=item.pcm16, sample_rate=item.sample_rate,
+            start_s=item.start_s,
+        ))
+    return pb.VoicedEvent(frame=lip_frame(item))
 
 
 def lip_frame(frame: OutFrame) -> pb.LipFrame:
@@ -64,7 +80,8 @@ def converse_event(event: Event) -> pb.ConverseEvent:
     ))
 
 
-def model_info(info: ModelInfo, max_text_chars: int) -> pb.ModelInfo:
+def model_info(info: ModelInfo, max_text_chars: int, voices: tuple[str, ...] = (),
+               default_voice: str = "") -> pb.ModelInfo:
     return pb.ModelInfo(
         model_name=info.name,
         model_version=info.version,
@@ -80,4 +97,6 @@ def model_info(info: ModelInfo, max_text_chars: int) -> pb.ModelInfo:
         max_text_chars=max_text_chars,
         frame_rates=OUTPUT_RATES,
         server_version=__version__,
+        voices=voices,
+        default_voice=default_voice,
     )

@@ -59,9 +59,10 @@ def test_render_png_and_gif(model, tmp_path, data_dir):
         (["speak", "hello", "--model", "{model}", "-o", "{tmp}/x.txt"], "unknown output format"),
         (["speak", "🙂🙂", "--model", "{model}"], "nothing speakable"),
         (["render", "hi", "--model", "{model}", "-o", "{tmp}/x.bmp"], "use a .png, .gif or .mp4"),
-        (
+        pytest.param(  # looks the clip up in the real data folder
             ["render", "--model", "{model}", "-o", "{tmp}/x.png", "--clip", "nope/123"],
             "matches 0 clips",
+            marks=pytest.mark.data,
         ),
         (["eval", "--model", "{model}", "--data", "{tmp}"], "no lrs3_ted93/ folder"),
     ],

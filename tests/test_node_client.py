@@ -54,3 +54,18 @@ def test_node_client_reports_errors(server: BackgroundServer) -> None:
     result = run_client(f"127.0.0.1:{server.port}", "🙂")
     assert result.returncode == 1
     assert result.stdout.strip() == "FAIL: INVALID_ARGUMENT: nothing speakable in text '🙂'"
+
+
+@pytest.fixture(scope="module")
+def voiced_server() -> Iterator[BackgroundServer]:
+    configure("warning")
+    synth = Synthesizer.load(Path(__file__).resolve().parents[1] / "models" / "default")
+    with BackgroundServer(ServerConfig(port=0, token=None), synth) as srv:
+        yield srv
+
+
+def test_node_client_speaks_aloud(voiced_server: BackgroundServer) -> None:
+    # SpeakVoiced from outside Python: audio chunks then frames, on one clock.
+    result = run_client(f"127.0.0.1:{voiced_server.port}", "Bob met me by the boat.", "espeak")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok voiced: ") and "s of audio" in result.stdout

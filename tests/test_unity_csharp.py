@@ -4,6 +4,7 @@ type-checked against API stubs, generated C# in sync with the .proto, and stable
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -398,3 +399,26 @@ def test_the_readme_steps_match_the_package():
         assert re.search(rf"public \S+ {member}\b", avatar), member
     assert "bake" in COMMANDS and (PACKAGE / "Runtime" / "link.xml").is_file()
     assert '[ScriptedImporter(1, "t2lb")]' in everything
+
+
+def test_marks_written_in_csharp_are_read_by_the_sidecar(mcs, core_dll, tmp_path):
+    """A game's own word timing (LipSyncAvatar.Speak with marks) goes to SpeakVoiced as the
+    "words" format, written by Text2Lips.Core: the Python reader must get the same words back,
+    quotes, backslashes, non-ASCII and exact times included."""
+    from text2lips.voice.marks import parse_marks
+
+    exe = tmp_path / "MarksJson.exe"
+    cmd = [mcs, "-target:exe", "-warnaserror+", f"-out:{exe}", f"-r:{core_dll}",
+           str(ROOT / "tests" / "csharp" / "MarksJson.cs")]
+    comp = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert comp.returncode == 0, comp.stdout + comp.stderr
+    shutil.copy(core_dll, tmp_path)
+    words = [("Hello", "0", "0.42"), ('"quoted"', "0.5", "0.8125"), ("back\\slash", "0.9", "1.1"),
+             ("café", "1.2", "1.7000000000000002")]
+    env = {**os.environ, "LANG": "C.UTF-8"}  # how mono decodes the arguments
+    run = subprocess.run(["mono", str(exe), *[x for w in words for x in w]], capture_output=True,
+                         timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    got = parse_marks(run.stdout.decode("utf-8"), "words")
+    assert [(w.word, w.start_s, w.end_s) for w in got] == [
+        (w, float(a), float(b)) for w, a, b in words]

@@ -236,7 +236,7 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
     """The viseme baseline rendered at each clip's real word timings: free of timing error,
     so it bounds what predicting the timing from text could add to the shapes."""
     from text2lips.viseme.model import VisemeModel, align_clip
-    from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+    from text2lips.viseme.runtime import default_model_file
 
     untimed = [c.clip_id for c in clips if not c.words]
     if untimed:
@@ -244,7 +244,7 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
             f"--word-timings: {len(untimed)} clips have no word timings (e.g. {untimed[0]}); "
             "only the pretrain split has them"
         )
-    model = VisemeModel.load(DEFAULT_MODEL_PATH)
+    model = VisemeModel.load(default_model_file())
     preds = [model.render(align_clip(c), c.n_frames) for c in clips]
     rows = [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
     return {

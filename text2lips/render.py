@@ -7,6 +7,7 @@ contours. With `--clip`, the prediction is drawn beside the real track of that c
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -173,6 +174,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="plot blend-shape weights over time instead of lips",
     )
     parser.add_argument("--frames", type=int, default=10, help="frames in a PNG strip")
+    from text2lips.voice.cli import add_voice_arguments
+
+    add_voice_arguments(parser)  # with a voice, an .mp4 carries the audio too
 
 
 def _find_clip(data: Path | None, clip_id: str):
@@ -197,12 +201,24 @@ def run(args: argparse.Namespace) -> int:
     text = args.text or (clip.text if clip else None)
     if not text:
         raise Text2LipsError("give a text to say, or --clip")
+    from text2lips.voice.cli import voice_from_args
+
+    voice = voice_from_args(args)
+    if voice is not None and clip is not None:
+        raise Text2LipsError("--clip draws the clip's own timing; drop --voice/--marks")
     synth = Synthesizer.load(args.model)
     opts = SynthesisOptions()
     if clip is not None:  # same length and reference as the truth, so frames line up
         ref = clip.reference.reshape(-1)
         opts = SynthesisOptions(reference=ref, max_frames=clip.n_frames, stop=False)
-    pred = L.as_points(synth.synthesize(text, opts))  # (T, 20, 3)
+    audio = None
+    if voice is not None:
+        from text2lips.voice.lips import speak_all
+
+        audio, rate, _, frames = speak_all(synth, voice, text, opts)
+        pred = L.as_points(frames)  # (T, 20, 3) on the voice's clock
+    else:
+        pred = L.as_points(synth.synthesize(text, opts))  # (T, 20, 3)
     tracks = {f"predicted ({synth.info.name})": pred}
     if clip is not None:
         tracks["ground truth"] = L.centre(clip.lips)
@@ -216,6 +232,15 @@ def run(args: argparse.Namespace) -> int:
         plot_blendshapes(weights, BLENDSHAPE_NAMES, args.out)
     elif args.out.suffix == ".png":
         render_strip(tracks, args.out, text, n=args.frames)
+    elif audio is not None and len(audio) and args.out.suffix == ".mp4":
+        from text2lips.voice.cli import mux, write_wav
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=args.out.parent) as tmp:
+            video, wav = Path(tmp) / "video.mp4", Path(tmp) / "audio.wav"
+            render_animation(tracks, video, text)
+            write_wav(wav, audio, rate)
+            mux(video, wav, args.out)
     else:
         render_animation(tracks, args.out, text)
     print(f"{args.out}: {len(pred)} frames ({len(pred) / FRAME_RATE:.2f} s)")

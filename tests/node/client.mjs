@@ -1,10 +1,11 @@
 // An independent client of the text2lips sidecar: grpc-js + proto-loader reading the .proto
 // directly (no generated code), so the wire contract is checked from outside Python.
 //
-//   node tests/node/client.mjs 127.0.0.1:50051 ["text to speak"]
+//   node tests/node/client.mjs 127.0.0.1:50051 ["text to speak"] [voice]
 //
-// Calls GetModelInfo, then Speak, checks the frames and prints one line; exit 0 when every
-// check passes, 1 otherwise. TEXT2LIPS_TOKEN, when set, is sent as a bearer token.
+// Calls GetModelInfo, then Speak (or, with a voice, SpeakVoiced: audio chunks and frames in
+// one stream), checks what came back and prints one line; exit 0 when every check passes,
+// 1 otherwise. TEXT2LIPS_TOKEN, when set, is sent as a bearer token.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,7 +21,7 @@ function fail(message) {
   process.exit(1);
 }
 
-const [address, text = "Hello from Node."] = process.argv.slice(2);
+const [address, text = "Hello from Node.", voice] = process.argv.slice(2);
 if (!address) fail("usage: node client.mjs HOST:PORT [text]");
 
 const definition = protoLoader.loadSync(path.join(protoRoot, "text2lips/v1/lipsync.proto"), {
@@ -54,6 +55,36 @@ function speak(request) {
   });
 }
 
+function speakVoiced(request) {
+  return new Promise((resolve, reject) => {
+    const events = [];
+    const call = client.SpeakVoiced(request, metadata, { deadline: deadline() });
+    call.on("data", (event) => events.push(event));
+    call.on("error", reject);
+    call.on("end", () => resolve(events));
+  });
+}
+
+// Audio first, contiguous from t = 0, every frame after the audio of its time; returns
+// [problem, frames, seconds of audio].
+function checkVoiced(events) {
+  let audioEnd = 0;
+  const frames = [];
+  if (events.length === 0 || !events[0].audio) return ["the stream does not start with audio"];
+  for (const e of events) {
+    if (e.audio) {
+      const a = e.audio;
+      if (Math.abs(a.start_s - audioEnd) > 1e-6) return [`audio chunk at ${a.start_s} s, expected ${audioEnd}`];
+      if (a.pcm16.length % 2 !== 0) return ["odd PCM16 byte count"];
+      audioEnd += a.pcm16.length / 2 / a.sample_rate;
+    } else {
+      if (e.frame.time_s > audioEnd + 1 / 80) return [`frame at ${e.frame.time_s} s before its audio`];
+      frames.push(e.frame);
+    }
+  }
+  return [null, frames, audioEnd];
+}
+
 function check(frames, info, utteranceId) {
   if (frames.length === 0) return "no frames";
   const nShapes = info.blendshape_names.length;
@@ -75,6 +106,16 @@ try {
   const info = await getModelInfo();
   if (info.frame_rate !== 80) fail(`model frame_rate ${info.frame_rate}, expected 80`);
   const utteranceId = "node-client-1";
+  if (voice) {
+    if (!info.voices.includes(voice)) fail(`voice ${voice} not in ModelInfo.voices ${info.voices}`);
+    const events = await speakVoiced({ speak: { text, utterance_id: utteranceId }, voice });
+    const [problem, frames, audioS] = checkVoiced(events);
+    if (problem) fail(problem);
+    const frameProblem = check(frames, info, utteranceId);
+    if (frameProblem) fail(frameProblem);
+    console.log(`ok voiced: ${audioS.toFixed(3)} s of audio and ${frames.length} frames from ${voice} at ${address}`);
+    process.exit(0);
+  }
   const frames = await speak({ text, utterance_id: utteranceId });
   const problem = check(frames, info, utteranceId);
   if (problem) fail(problem);

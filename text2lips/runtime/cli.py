@@ -17,6 +17,7 @@ from text2lips.runtime import BACKENDS, SynthesisOptions, Synthesizer
 from text2lips.runtime.output import OUTPUT_RATES, OutputOptions, output_frames
 
 FORMATS = (".npy", ".csv", ".json")
+AUDIO_FORMATS = (".wav",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         default=None,
-        help="write frames to .npy (T, 60), .csv or .json instead of stdout",
+        help="write frames to .npy (T, 60), .csv or .json instead of stdout; with --voice, "
+        "line.wav writes the audio and, beside it, line.json (frames and blend shapes)",
     )
+    from text2lips.voice.cli import add_voice_arguments
+
+    add_voice_arguments(parser)
 
 
 def _write(path: Path, frames: np.ndarray, times: np.ndarray, rate: float,
@@ -87,7 +92,20 @@ def run(args: argparse.Namespace) -> int:
                             blendshapes=args.blendshapes).check()
     if args.json and args.out:
         raise Text2LipsError("--json prints to stdout; -o FILE.json writes a file: pick one")
+    from text2lips.voice.cli import voice_from_args
+
+    voice = voice_from_args(args)
+    wav = args.out if args.out is not None and args.out.suffix in AUDIO_FORMATS else None
+    if wav is not None:
+        if voice is None or not voice.sample_rate:
+            raise Text2LipsError(f"{args.out}: a .wav needs a voice that makes sound "
+                                 "(--voice joe or espeak)")
+        args.out = wav.with_suffix(".json")
+        options = OutputOptions(frame_rate=args.fps, blendshapes=True).check()
+    if voice is not None and args.duration:
+        raise Text2LipsError("--duration warps time; a voice or marks already give the timing")
     synth = Synthesizer.load(args.model, backend=args.backend, threads=args.threads)
+    audio_chunks: list = []
     t0 = time.perf_counter()
     first = None
     frames, times, weights = [], [], []
@@ -95,8 +113,20 @@ def run(args: argparse.Namespace) -> int:
     calibration = default_calibration(args.speaker)
 
     def counted():  # noqa: ANN202 -- native frames, counted for the RTF
+        from text2lips.voice import VoiceChunk
+
         nonlocal native
-        for f in synth.stream(args.text, SynthesisOptions(speaker=args.speaker)):
+        opts = SynthesisOptions(speaker=args.speaker)
+        if voice is None:
+            frames = synth.stream(args.text, opts)
+        else:
+            from text2lips.voice.lips import voiced
+
+            frames = voiced(synth, voice, args.text, opts)
+        for f in frames:
+            if isinstance(f, VoiceChunk):
+                audio_chunks.append(f)
+                continue
             native += 1
             yield f
 
@@ -126,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     arr, t = np.stack(frames), np.asarray(times)
     w = np.stack(weights) if weights else None
+    if wav is not None:
+        from text2lips.voice import join
+        from text2lips.voice.cli import write_wav
+
+        audio, rate, _ = join(audio_chunks)
+        write_wav(wav, audio, rate)
+        print(f"{wav}: {len(audio) / rate:.2f} s of audio at {rate} Hz ({voice.name})")
     if args.out:
         _write(args.out, arr, t, options.rate, w)
         print(f"{args.out}: {summary}")

@@ -15,7 +15,7 @@ CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "models"
 """models/ of a source checkout; absent in an installed package."""
 
 HOW_TO_GET = (
-    "train one (`text2lips train --out DIR`, see models/default/README.md), put a model "
+    "train one (`text2lips phoneme train --out DIR`, see models/default/README.md), put a model "
     f"folder under ${MODELS_ENV}, or pass --model DIR"
 )
 

@@ -145,11 +145,14 @@ class _Espeak:
         self.voice: str | None = None
         self.events: list[tuple[int, int, int, str]] = []  # (type, text pos, ms, phoneme)
         self.samples = 0
+        self.audio: list[bytes] | None = None  # PCM16 pieces, kept only when asked for
         self._callback = _SynthCallback(self._on_synth)  # kept alive as long as the library
         lib.espeak_SetSynthCallback(self._callback)
 
     def _on_synth(self, wav: object, n_samples: int, events: ctypes.Array[_Event]) -> int:
         self.samples += n_samples
+        if self.audio is not None and n_samples > 0:
+            self.audio.append(ctypes.string_at(wav, n_samples * 2))
         i = 0
         while (event := events[i]).type != _EVENT_LIST_TERMINATED:
             if event.type == _EVENT_PHONEME:
@@ -161,9 +164,10 @@ class _Espeak:
         return 0  # carry on synthesising
 
     def synthesize(
-        self, text: str, rate_wpm: int, voice: str
+        self, text: str, rate_wpm: int, voice: str, keep_audio: bool = False
     ) -> tuple[list[tuple[int, int, int, str]], float]:
-        """Events and audio duration (s) of `text`."""
+        """Events and audio duration (s) of `text`; the audio stays in `self.audio` when
+        keep_audio."""
         if voice != self.voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
                 raise Text2LipsError(
@@ -172,6 +176,7 @@ class _Espeak:
             self.voice = voice
         self.lib.espeak_SetParameter(_PARAMETER_RATE, rate_wpm, 0)
         self.events, self.samples = [], 0
+        self.audio = [] if keep_audio else None
         data = text.encode("utf-8")
         self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         return self.events, self.samples / self.sample_rate
@@ -220,6 +225,19 @@ def _word_at(spans: list[tuple[str, int, int]], position: int) -> int:
 def phoneme_timings(text: str, *, rate_wpm: int = 175, voice: str = "en-us") -> Utterance:
     """Phonemes of `text` (normalised first, so "$5" is spoken) with times and their words,
     as espeak-ng would say them at `rate_wpm` words per minute."""
+    return _timings(text, rate_wpm, voice, None)
+
+
+def speak(
+    text: str, *, rate_wpm: int = 175, voice: str = "en-us"
+) -> tuple[Utterance, bytes, int]:
+    """`phoneme_timings` plus the audio espeak-ng made: (utterance, PCM16 mono bytes, rate)."""
+    audio: list[bytes] = []
+    utt = _timings(text, rate_wpm, voice, audio)
+    return utt, b"".join(audio), _espeak().sample_rate
+
+
+def _timings(text: str, rate_wpm: int, voice: str, audio: list[bytes] | None) -> Utterance:
     if not RATE_MIN_WPM <= rate_wpm <= RATE_MAX_WPM:
         raise Text2LipsError(
             f"rate_wpm={rate_wpm} is outside espeak-ng's {RATE_MIN_WPM}..{RATE_MAX_WPM}"
@@ -231,7 +249,11 @@ def phoneme_timings(text: str, *, rate_wpm: int = 175, voice: str = "en-us") -> 
         return Utterance(text=spoken, words=words, phonemes=(), duration_s=0.0)
     to_espeak = _SENTENCE_START.sub(lambda m: m[1] + m[2].upper(), spoken)
     with _LOCK:
-        events, duration = _espeak().synthesize(to_espeak, rate_wpm, voice)
+        engine = _espeak()
+        events, duration = engine.synthesize(to_espeak, rate_wpm, voice, audio is not None)
+        if audio is not None:
+            audio.extend(engine.audio or ())
+            engine.audio = None
 
     # Raw (name, start, word) in time order; a word event opens a word until the next pause.
     raw: list[tuple[str, float, int]] = []

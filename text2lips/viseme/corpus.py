@@ -448,7 +448,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the corpus (or find it already built) and print a JSON summary."""
     from text2lips.data.dataset import cache_dir, speaker_references
-    from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+    from text2lips.viseme.runtime import default_model_file
 
     settings = CorpusSettings(
         seed=args.seed,
@@ -458,7 +458,7 @@ def run(args: argparse.Namespace) -> int:
         blend=args.blend,
     )
     _check_settings(settings)
-    model_path = args.model or DEFAULT_MODEL_PATH
+    model_path = args.model or default_model_file()
     model = VisemeModel.load(model_path)
     sentences = read_sentences(
         args.source, min_words=settings.min_words, max_words=settings.max_words

@@ -120,10 +120,18 @@ def _speakers(model: VisemeModel) -> dict[str, np.ndarray]:
     return {"neutral": (model.reference + NEUTRAL_CENTROID).reshape(FRAME_DIM).astype(np.float32)}
 
 
+def default_model_file() -> Path:
+    """viseme.json of the model named `viseme`, found as every model is (`resolve_model`:
+    $TEXT2LIPS_MODELS, then the checkout), so an installed package finds it too."""
+    from text2lips.runtime.locate import resolve_model
+
+    return resolve_model("viseme") / MODEL_FILE
+
+
 def load_viseme_synthesizer(path: str | Path | None = None) -> Synthesizer:
     """The viseme baseline from its JSON (default: the repository's models/viseme/viseme.json),
     with the real training speakers when the data folder is present, else one neutral one."""
-    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    path = Path(path) if path is not None else default_model_file()
     if not path.is_file():
         raise Text2LipsError(
             f"no viseme model at {path}; fit one with `python -m text2lips.viseme --out {path}`"
@@ -152,4 +160,5 @@ def load_viseme_dir(model_dir: str | Path) -> Synthesizer:
 
 
 __all__ = ["DEFAULT_MODEL_PATH", "MODEL_FILE", "VisemeBackend", "VisemeSynthesizer",
+           "default_model_file",
            "load_viseme_dir", "load_viseme_synthesizer"]

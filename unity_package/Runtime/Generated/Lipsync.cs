@@ -43,22 +43,32 @@ namespace Text2Lips.V1 {
             "ChFVdHRlcmFuY2VGaW5pc2hlZBIUCgx1dHRlcmFuY2VfaWQYASABKAkSDgoG",
             "ZnJhbWVzGAIgASgNEhEKCWNhbmNlbGxlZBgDIAEoCCJFCg5VdHRlcmFuY2VF",
             "cnJvchIUCgx1dHRlcmFuY2VfaWQYASABKAkSDAoEY29kZRgCIAEoBRIPCgdt",
-            "ZXNzYWdlGAMgASgJIhUKE0dldE1vZGVsSW5mb1JlcXVlc3QiLgoHU3BlYWtl",
-            "chIMCgRuYW1lGAEgASgJEhUKCXJlZmVyZW5jZRgCIAMoAkICEAEilgIKCU1v",
-            "ZGVsSW5mbxISCgptb2RlbF9uYW1lGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24Y",
-            "AiABKAkSDwoHbGljZW5jZRgDIAEoCRISCgpmcmFtZV9yYXRlGAQgASgCEhgK",
-            "EGxhbmRtYXJrX2luZGljZXMYBSADKA0SGAoQYmxlbmRzaGFwZV9uYW1lcxgG",
-            "IAMoCRInCghzcGVha2VycxgHIAMoCzIVLnRleHQybGlwcy52MS5TcGVha2Vy",
-            "EhcKD2RlZmF1bHRfc3BlYWtlchgIIAEoCRIWCg5tYXhfdGV4dF9jaGFycxgJ",
-            "IAEoDRITCgtmcmFtZV9yYXRlcxgKIAMoAhIWCg5zZXJ2ZXJfdmVyc2lvbhgL",
-            "IAEoCSo9CgZQYWNpbmcSHgoaUEFDSU5HX0FTX0ZBU1RfQVNfUE9TU0lCTEUQ",
-            "ABITCg9QQUNJTkdfUkVBTFRJTUUQATLgAQoHTGlwU3luYxI9CgVTcGVhaxIa",
-            "LnRleHQybGlwcy52MS5TcGVha1JlcXVlc3QaFi50ZXh0MmxpcHMudjEuTGlw",
-            "RnJhbWUwARJKCghDb252ZXJzZRIdLnRleHQybGlwcy52MS5Db252ZXJzZVJl",
-            "cXVlc3QaGy50ZXh0MmxpcHMudjEuQ29udmVyc2VFdmVudCgBMAESSgoMR2V0",
-            "TW9kZWxJbmZvEiEudGV4dDJsaXBzLnYxLkdldE1vZGVsSW5mb1JlcXVlc3Qa",
-            "Fy50ZXh0MmxpcHMudjEuTW9kZWxJbmZvQg+qAgxUZXh0MkxpcHMuVjFiBnBy",
-            "b3RvMw=="));
+            "ZXNzYWdlGAMgASgJIngKElNwZWFrVm9pY2VkUmVxdWVzdBIpCgVzcGVhaxgB",
+            "IAEoCzIaLnRleHQybGlwcy52MS5TcGVha1JlcXVlc3QSDQoFdm9pY2UYAiAB",
+            "KAkSKAoFbWFya3MYAyABKAsyGS50ZXh0MmxpcHMudjEuQ2xpZW50TWFya3Mi",
+            "KwoLQ2xpZW50TWFya3MSDgoGZm9ybWF0GAEgASgJEgwKBGRhdGEYAiABKAki",
+            "VwoKQXVkaW9DaHVuaxIUCgx1dHRlcmFuY2VfaWQYASABKAkSDQoFcGNtMTYY",
+            "AiABKAwSEwoLc2FtcGxlX3JhdGUYAyABKA0SDwoHc3RhcnRfcxgEIAEoASJq",
+            "CgtWb2ljZWRFdmVudBIpCgVhdWRpbxgBIAEoCzIYLnRleHQybGlwcy52MS5B",
+            "dWRpb0NodW5rSAASJwoFZnJhbWUYAiABKAsyFi50ZXh0MmxpcHMudjEuTGlw",
+            "RnJhbWVIAEIHCgVldmVudCIVChNHZXRNb2RlbEluZm9SZXF1ZXN0Ii4KB1Nw",
+            "ZWFrZXISDAoEbmFtZRgBIAEoCRIVCglyZWZlcmVuY2UYAiADKAJCAhABIr0C",
+            "CglNb2RlbEluZm8SEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJz",
+            "aW9uGAIgASgJEg8KB2xpY2VuY2UYAyABKAkSEgoKZnJhbWVfcmF0ZRgEIAEo",
+            "AhIYChBsYW5kbWFya19pbmRpY2VzGAUgAygNEhgKEGJsZW5kc2hhcGVfbmFt",
+            "ZXMYBiADKAkSJwoIc3BlYWtlcnMYByADKAsyFS50ZXh0MmxpcHMudjEuU3Bl",
+            "YWtlchIXCg9kZWZhdWx0X3NwZWFrZXIYCCABKAkSFgoObWF4X3RleHRfY2hh",
+            "cnMYCSABKA0SEwoLZnJhbWVfcmF0ZXMYCiADKAISFgoOc2VydmVyX3ZlcnNp",
+            "b24YCyABKAkSDgoGdm9pY2VzGAwgAygJEhUKDWRlZmF1bHRfdm9pY2UYDSAB",
+            "KAkqPQoGUGFjaW5nEh4KGlBBQ0lOR19BU19GQVNUX0FTX1BPU1NJQkxFEAAS",
+            "EwoPUEFDSU5HX1JFQUxUSU1FEAEyrgIKB0xpcFN5bmMSPQoFU3BlYWsSGi50",
+            "ZXh0MmxpcHMudjEuU3BlYWtSZXF1ZXN0GhYudGV4dDJsaXBzLnYxLkxpcEZy",
+            "YW1lMAESSgoIQ29udmVyc2USHS50ZXh0MmxpcHMudjEuQ29udmVyc2VSZXF1",
+            "ZXN0GhsudGV4dDJsaXBzLnYxLkNvbnZlcnNlRXZlbnQoATABEkoKDEdldE1v",
+            "ZGVsSW5mbxIhLnRleHQybGlwcy52MS5HZXRNb2RlbEluZm9SZXF1ZXN0Ghcu",
+            "dGV4dDJsaXBzLnYxLk1vZGVsSW5mbxJMCgtTcGVha1ZvaWNlZBIgLnRleHQy",
+            "bGlwcy52MS5TcGVha1ZvaWNlZFJlcXVlc3QaGS50ZXh0MmxpcHMudjEuVm9p",
+            "Y2VkRXZlbnQwAUIPqgIMVGV4dDJMaXBzLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Text2Lips.V1.Pacing), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -69,9 +79,13 @@ namespace Text2Lips.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceStarted), global::Text2Lips.V1.UtteranceStarted.Parser, new[]{ "UtteranceId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceFinished), global::Text2Lips.V1.UtteranceFinished.Parser, new[]{ "UtteranceId", "Frames", "Cancelled" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceError), global::Text2Lips.V1.UtteranceError.Parser, new[]{ "UtteranceId", "Code", "Message" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.SpeakVoicedRequest), global::Text2Lips.V1.SpeakVoicedRequest.Parser, new[]{ "Speak", "Voice", "Marks" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.ClientMarks), global::Text2Lips.V1.ClientMarks.Parser, new[]{ "Format", "Data" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.AudioChunk), global::Text2Lips.V1.AudioChunk.Parser, new[]{ "UtteranceId", "Pcm16", "SampleRate", "StartS" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.VoicedEvent), global::Text2Lips.V1.VoicedEvent.Parser, new[]{ "Audio", "Frame" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.GetModelInfoRequest), global::Text2Lips.V1.GetModelInfoRequest.Parser, null, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.Speaker), global::Text2Lips.V1.Speaker.Parser, new[]{ "Name", "Reference" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.ModelInfo), global::Text2Lips.V1.ModelInfo.Parser, new[]{ "ModelName", "ModelVersion", "Licence", "FrameRate", "LandmarkIndices", "BlendshapeNames", "Speakers", "DefaultSpeaker", "MaxTextChars", "FrameRates", "ServerVersion" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.ModelInfo), global::Text2Lips.V1.ModelInfo.Parser, new[]{ "ModelName", "ModelVersion", "Licence", "FrameRate", "LandmarkIndices", "BlendshapeNames", "Speakers", "DefaultSpeaker", "MaxTextChars", "FrameRates", "ServerVersion", "Voices", "DefaultVoice" }, null, null, null, null)
           }));
     }
     #endregion
@@ -2321,6 +2335,1123 @@ namespace Text2Lips.V1 {
 
   }
 
+  public sealed partial class SpeakVoicedRequest : pb::IMessage<SpeakVoicedRequest>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<SpeakVoicedRequest> _parser = new pb::MessageParser<SpeakVoicedRequest>(() => new SpeakVoicedRequest());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<SpeakVoicedRequest> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[7]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public SpeakVoicedRequest() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public SpeakVoicedRequest(SpeakVoicedRequest other) : this() {
+      speak_ = other.speak_ != null ? other.speak_.Clone() : null;
+      voice_ = other.voice_;
+      marks_ = other.marks_ != null ? other.marks_.Clone() : null;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public SpeakVoicedRequest Clone() {
+      return new SpeakVoicedRequest(this);
+    }
+
+    /// <summary>Field number for the "speak" field.</summary>
+    public const int SpeakFieldNumber = 1;
+    private global::Text2Lips.V1.SpeakRequest speak_;
+    /// <summary>
+    /// Text, utterance id, speaker, reference, frame rate and pacing as for Speak;
+    /// target_duration_s must be 0 (the voice gives the timing).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Text2Lips.V1.SpeakRequest Speak {
+      get { return speak_; }
+      set {
+        speak_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "voice" field.</summary>
+    public const int VoiceFieldNumber = 2;
+    private string voice_ = "";
+    /// <summary>
+    /// A voice listed in ModelInfo.voices. Empty: ModelInfo.default_voice.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Voice {
+      get { return voice_; }
+      set {
+        voice_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "marks" field.</summary>
+    public const int MarksFieldNumber = 3;
+    private global::Text2Lips.V1.ClientMarks marks_;
+    /// <summary>
+    /// Optional timing from the client's own TTS; when set, `voice` must be empty or "none".
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Text2Lips.V1.ClientMarks Marks {
+      get { return marks_; }
+      set {
+        marks_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as SpeakVoicedRequest);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(SpeakVoicedRequest other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (!object.Equals(Speak, other.Speak)) return false;
+      if (Voice != other.Voice) return false;
+      if (!object.Equals(Marks, other.Marks)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (speak_ != null) hash ^= Speak.GetHashCode();
+      if (Voice.Length != 0) hash ^= Voice.GetHashCode();
+      if (marks_ != null) hash ^= Marks.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (speak_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Speak);
+      }
+      if (Voice.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Voice);
+      }
+      if (marks_ != null) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Marks);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (speak_ != null) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Speak);
+      }
+      if (Voice.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Voice);
+      }
+      if (marks_ != null) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Marks);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (speak_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Speak);
+      }
+      if (Voice.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Voice);
+      }
+      if (marks_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Marks);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(SpeakVoicedRequest other) {
+      if (other == null) {
+        return;
+      }
+      if (other.speak_ != null) {
+        if (speak_ == null) {
+          Speak = new global::Text2Lips.V1.SpeakRequest();
+        }
+        Speak.MergeFrom(other.Speak);
+      }
+      if (other.Voice.Length != 0) {
+        Voice = other.Voice;
+      }
+      if (other.marks_ != null) {
+        if (marks_ == null) {
+          Marks = new global::Text2Lips.V1.ClientMarks();
+        }
+        Marks.MergeFrom(other.Marks);
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            if (speak_ == null) {
+              Speak = new global::Text2Lips.V1.SpeakRequest();
+            }
+            input.ReadMessage(Speak);
+            break;
+          }
+          case 18: {
+            Voice = input.ReadString();
+            break;
+          }
+          case 26: {
+            if (marks_ == null) {
+              Marks = new global::Text2Lips.V1.ClientMarks();
+            }
+            input.ReadMessage(Marks);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            if (speak_ == null) {
+              Speak = new global::Text2Lips.V1.SpeakRequest();
+            }
+            input.ReadMessage(Speak);
+            break;
+          }
+          case 18: {
+            Voice = input.ReadString();
+            break;
+          }
+          case 26: {
+            if (marks_ == null) {
+              Marks = new global::Text2Lips.V1.ClientMarks();
+            }
+            input.ReadMessage(Marks);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class ClientMarks : pb::IMessage<ClientMarks>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<ClientMarks> _parser = new pb::MessageParser<ClientMarks>(() => new ClientMarks());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<ClientMarks> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[8]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ClientMarks() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ClientMarks(ClientMarks other) : this() {
+      format_ = other.format_;
+      data_ = other.data_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ClientMarks Clone() {
+      return new ClientMarks(this);
+    }
+
+    /// <summary>Field number for the "format" field.</summary>
+    public const int FormatFieldNumber = 1;
+    private string format_ = "";
+    /// <summary>
+    /// "azure" (WordBoundary events, JSON list, 100 ns ticks), "polly" (speech marks, JSON
+    /// lines, ms), "elevenlabs" (character alignment, JSON, seconds) or "words" (JSON list of
+    /// {word, start, end} in seconds).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Format {
+      get { return format_; }
+      set {
+        format_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "data" field.</summary>
+    public const int DataFieldNumber = 2;
+    private string data_ = "";
+    /// <summary>
+    /// The marks, as the vendor returns them (UTF-8 text).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Data {
+      get { return data_; }
+      set {
+        data_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as ClientMarks);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(ClientMarks other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (Format != other.Format) return false;
+      if (Data != other.Data) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (Format.Length != 0) hash ^= Format.GetHashCode();
+      if (Data.Length != 0) hash ^= Data.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (Format.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(Format);
+      }
+      if (Data.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Data);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (Format.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(Format);
+      }
+      if (Data.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Data);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (Format.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Format);
+      }
+      if (Data.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Data);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(ClientMarks other) {
+      if (other == null) {
+        return;
+      }
+      if (other.Format.Length != 0) {
+        Format = other.Format;
+      }
+      if (other.Data.Length != 0) {
+        Data = other.Data;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            Format = input.ReadString();
+            break;
+          }
+          case 18: {
+            Data = input.ReadString();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            Format = input.ReadString();
+            break;
+          }
+          case 18: {
+            Data = input.ReadString();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class AudioChunk : pb::IMessage<AudioChunk>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<AudioChunk> _parser = new pb::MessageParser<AudioChunk>(() => new AudioChunk());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<AudioChunk> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[9]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public AudioChunk() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public AudioChunk(AudioChunk other) : this() {
+      utteranceId_ = other.utteranceId_;
+      pcm16_ = other.pcm16_;
+      sampleRate_ = other.sampleRate_;
+      startS_ = other.startS_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public AudioChunk Clone() {
+      return new AudioChunk(this);
+    }
+
+    /// <summary>Field number for the "utterance_id" field.</summary>
+    public const int UtteranceIdFieldNumber = 1;
+    private string utteranceId_ = "";
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string UtteranceId {
+      get { return utteranceId_; }
+      set {
+        utteranceId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "pcm16" field.</summary>
+    public const int Pcm16FieldNumber = 2;
+    private pb::ByteString pcm16_ = pb::ByteString.Empty;
+    /// <summary>
+    /// Signed 16-bit little-endian PCM, mono.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pb::ByteString Pcm16 {
+      get { return pcm16_; }
+      set {
+        pcm16_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "sample_rate" field.</summary>
+    public const int SampleRateFieldNumber = 3;
+    private uint sampleRate_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint SampleRate {
+      get { return sampleRate_; }
+      set {
+        sampleRate_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "start_s" field.</summary>
+    public const int StartSFieldNumber = 4;
+    private double startS_;
+    /// <summary>
+    /// Seconds from the start of the utterance at which the chunk's first sample plays; frames
+    /// with the same time_s show at that sample.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double StartS {
+      get { return startS_; }
+      set {
+        startS_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as AudioChunk);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(AudioChunk other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (UtteranceId != other.UtteranceId) return false;
+      if (Pcm16 != other.Pcm16) return false;
+      if (SampleRate != other.SampleRate) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(StartS, other.StartS)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (UtteranceId.Length != 0) hash ^= UtteranceId.GetHashCode();
+      if (Pcm16.Length != 0) hash ^= Pcm16.GetHashCode();
+      if (SampleRate != 0) hash ^= SampleRate.GetHashCode();
+      if (StartS != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(StartS);
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (UtteranceId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UtteranceId);
+      }
+      if (Pcm16.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteBytes(Pcm16);
+      }
+      if (SampleRate != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(SampleRate);
+      }
+      if (StartS != 0D) {
+        output.WriteRawTag(33);
+        output.WriteDouble(StartS);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (UtteranceId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(UtteranceId);
+      }
+      if (Pcm16.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteBytes(Pcm16);
+      }
+      if (SampleRate != 0) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(SampleRate);
+      }
+      if (StartS != 0D) {
+        output.WriteRawTag(33);
+        output.WriteDouble(StartS);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (UtteranceId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(UtteranceId);
+      }
+      if (Pcm16.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeBytesSize(Pcm16);
+      }
+      if (SampleRate != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(SampleRate);
+      }
+      if (StartS != 0D) {
+        size += 1 + 8;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(AudioChunk other) {
+      if (other == null) {
+        return;
+      }
+      if (other.UtteranceId.Length != 0) {
+        UtteranceId = other.UtteranceId;
+      }
+      if (other.Pcm16.Length != 0) {
+        Pcm16 = other.Pcm16;
+      }
+      if (other.SampleRate != 0) {
+        SampleRate = other.SampleRate;
+      }
+      if (other.StartS != 0D) {
+        StartS = other.StartS;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            UtteranceId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Pcm16 = input.ReadBytes();
+            break;
+          }
+          case 24: {
+            SampleRate = input.ReadUInt32();
+            break;
+          }
+          case 33: {
+            StartS = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            UtteranceId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Pcm16 = input.ReadBytes();
+            break;
+          }
+          case 24: {
+            SampleRate = input.ReadUInt32();
+            break;
+          }
+          case 33: {
+            StartS = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class VoicedEvent : pb::IMessage<VoicedEvent>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<VoicedEvent> _parser = new pb::MessageParser<VoicedEvent>(() => new VoicedEvent());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<VoicedEvent> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[10]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public VoicedEvent() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public VoicedEvent(VoicedEvent other) : this() {
+      switch (other.EventCase) {
+        case EventOneofCase.Audio:
+          Audio = other.Audio.Clone();
+          break;
+        case EventOneofCase.Frame:
+          Frame = other.Frame.Clone();
+          break;
+      }
+
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public VoicedEvent Clone() {
+      return new VoicedEvent(this);
+    }
+
+    /// <summary>Field number for the "audio" field.</summary>
+    public const int AudioFieldNumber = 1;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Text2Lips.V1.AudioChunk Audio {
+      get { return eventCase_ == EventOneofCase.Audio ? (global::Text2Lips.V1.AudioChunk) event_ : null; }
+      set {
+        event_ = value;
+        eventCase_ = value == null ? EventOneofCase.None : EventOneofCase.Audio;
+      }
+    }
+
+    /// <summary>Field number for the "frame" field.</summary>
+    public const int FrameFieldNumber = 2;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Text2Lips.V1.LipFrame Frame {
+      get { return eventCase_ == EventOneofCase.Frame ? (global::Text2Lips.V1.LipFrame) event_ : null; }
+      set {
+        event_ = value;
+        eventCase_ = value == null ? EventOneofCase.None : EventOneofCase.Frame;
+      }
+    }
+
+    private object event_;
+    /// <summary>Enum of possible cases for the "event" oneof.</summary>
+    public enum EventOneofCase {
+      None = 0,
+      Audio = 1,
+      Frame = 2,
+    }
+    private EventOneofCase eventCase_ = EventOneofCase.None;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public EventOneofCase EventCase {
+      get { return eventCase_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearEvent() {
+      eventCase_ = EventOneofCase.None;
+      event_ = null;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as VoicedEvent);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(VoicedEvent other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (!object.Equals(Audio, other.Audio)) return false;
+      if (!object.Equals(Frame, other.Frame)) return false;
+      if (EventCase != other.EventCase) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (eventCase_ == EventOneofCase.Audio) hash ^= Audio.GetHashCode();
+      if (eventCase_ == EventOneofCase.Frame) hash ^= Frame.GetHashCode();
+      hash ^= (int) eventCase_;
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (eventCase_ == EventOneofCase.Audio) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Audio);
+      }
+      if (eventCase_ == EventOneofCase.Frame) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Frame);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (eventCase_ == EventOneofCase.Audio) {
+        output.WriteRawTag(10);
+        output.WriteMessage(Audio);
+      }
+      if (eventCase_ == EventOneofCase.Frame) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Frame);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (eventCase_ == EventOneofCase.Audio) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Audio);
+      }
+      if (eventCase_ == EventOneofCase.Frame) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Frame);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(VoicedEvent other) {
+      if (other == null) {
+        return;
+      }
+      switch (other.EventCase) {
+        case EventOneofCase.Audio:
+          if (Audio == null) {
+            Audio = new global::Text2Lips.V1.AudioChunk();
+          }
+          Audio.MergeFrom(other.Audio);
+          break;
+        case EventOneofCase.Frame:
+          if (Frame == null) {
+            Frame = new global::Text2Lips.V1.LipFrame();
+          }
+          Frame.MergeFrom(other.Frame);
+          break;
+      }
+
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            global::Text2Lips.V1.AudioChunk subBuilder = new global::Text2Lips.V1.AudioChunk();
+            if (eventCase_ == EventOneofCase.Audio) {
+              subBuilder.MergeFrom(Audio);
+            }
+            input.ReadMessage(subBuilder);
+            Audio = subBuilder;
+            break;
+          }
+          case 18: {
+            global::Text2Lips.V1.LipFrame subBuilder = new global::Text2Lips.V1.LipFrame();
+            if (eventCase_ == EventOneofCase.Frame) {
+              subBuilder.MergeFrom(Frame);
+            }
+            input.ReadMessage(subBuilder);
+            Frame = subBuilder;
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            global::Text2Lips.V1.AudioChunk subBuilder = new global::Text2Lips.V1.AudioChunk();
+            if (eventCase_ == EventOneofCase.Audio) {
+              subBuilder.MergeFrom(Audio);
+            }
+            input.ReadMessage(subBuilder);
+            Audio = subBuilder;
+            break;
+          }
+          case 18: {
+            global::Text2Lips.V1.LipFrame subBuilder = new global::Text2Lips.V1.LipFrame();
+            if (eventCase_ == EventOneofCase.Frame) {
+              subBuilder.MergeFrom(Frame);
+            }
+            input.ReadMessage(subBuilder);
+            Frame = subBuilder;
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
   public sealed partial class GetModelInfoRequest : pb::IMessage<GetModelInfoRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -2335,7 +3466,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[7]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[11]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2487,7 +3618,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[8]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[12]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2707,7 +3838,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[9]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[13]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2738,6 +3869,8 @@ namespace Text2Lips.V1 {
       maxTextChars_ = other.maxTextChars_;
       frameRates_ = other.frameRates_.Clone();
       serverVersion_ = other.serverVersion_;
+      voices_ = other.voices_.Clone();
+      defaultVoice_ = other.defaultVoice_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2890,6 +4023,32 @@ namespace Text2Lips.V1 {
       }
     }
 
+    /// <summary>Field number for the "voices" field.</summary>
+    public const int VoicesFieldNumber = 12;
+    private static readonly pb::FieldCodec<string> _repeated_voices_codec
+        = pb::FieldCodec.ForString(98);
+    private readonly pbc::RepeatedField<string> voices_ = new pbc::RepeatedField<string>();
+    /// <summary>
+    /// Voices SpeakVoiced accepts here, and the one used when a request names none.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Voices {
+      get { return voices_; }
+    }
+
+    /// <summary>Field number for the "default_voice" field.</summary>
+    public const int DefaultVoiceFieldNumber = 13;
+    private string defaultVoice_ = "";
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string DefaultVoice {
+      get { return defaultVoice_; }
+      set {
+        defaultVoice_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2916,6 +4075,8 @@ namespace Text2Lips.V1 {
       if (MaxTextChars != other.MaxTextChars) return false;
       if(!frameRates_.Equals(other.frameRates_)) return false;
       if (ServerVersion != other.ServerVersion) return false;
+      if(!voices_.Equals(other.voices_)) return false;
+      if (DefaultVoice != other.DefaultVoice) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2934,6 +4095,8 @@ namespace Text2Lips.V1 {
       if (MaxTextChars != 0) hash ^= MaxTextChars.GetHashCode();
       hash ^= frameRates_.GetHashCode();
       if (ServerVersion.Length != 0) hash ^= ServerVersion.GetHashCode();
+      hash ^= voices_.GetHashCode();
+      if (DefaultVoice.Length != 0) hash ^= DefaultVoice.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2984,6 +4147,11 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(90);
         output.WriteString(ServerVersion);
       }
+      voices_.WriteTo(output, _repeated_voices_codec);
+      if (DefaultVoice.Length != 0) {
+        output.WriteRawTag(106);
+        output.WriteString(DefaultVoice);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3026,6 +4194,11 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(90);
         output.WriteString(ServerVersion);
       }
+      voices_.WriteTo(ref output, _repeated_voices_codec);
+      if (DefaultVoice.Length != 0) {
+        output.WriteRawTag(106);
+        output.WriteString(DefaultVoice);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3060,6 +4233,10 @@ namespace Text2Lips.V1 {
       size += frameRates_.CalculateSize(_repeated_frameRates_codec);
       if (ServerVersion.Length != 0) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(ServerVersion);
+      }
+      size += voices_.CalculateSize(_repeated_voices_codec);
+      if (DefaultVoice.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(DefaultVoice);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3097,6 +4274,10 @@ namespace Text2Lips.V1 {
       frameRates_.Add(other.frameRates_);
       if (other.ServerVersion.Length != 0) {
         ServerVersion = other.ServerVersion;
+      }
+      voices_.Add(other.voices_);
+      if (other.DefaultVoice.Length != 0) {
+        DefaultVoice = other.DefaultVoice;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3159,6 +4340,14 @@ namespace Text2Lips.V1 {
             ServerVersion = input.ReadString();
             break;
           }
+          case 98: {
+            voices_.AddEntriesFrom(input, _repeated_voices_codec);
+            break;
+          }
+          case 106: {
+            DefaultVoice = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -3218,6 +4407,14 @@ namespace Text2Lips.V1 {
           }
           case 90: {
             ServerVersion = input.ReadString();
+            break;
+          }
+          case 98: {
+            voices_.AddEntriesFrom(ref input, _repeated_voices_codec);
+            break;
+          }
+          case 106: {
+            DefaultVoice = input.ReadString();
             break;
           }
         }

@@ -81,24 +81,39 @@ namespace Text2Lips
                 using (var firstFrame = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
                     firstFrame.CancelAfter(TimeSpan.FromSeconds(request.FirstFrameTimeoutSeconds));
-                    using (firstFrame.Token.Register(() => timedOut = !ct.IsCancellationRequested))
-                    using (AsyncServerStreamingCall<LipFrame> call = _client.Speak(ToProto(request), DateTime.UtcNow.AddSeconds(request.DeadlineSeconds), firstFrame.Token))
+                    DateTime deadline = DateTime.UtcNow.AddSeconds(request.DeadlineSeconds);
+                    Action first = () =>
                     {
-                        while (await call.ResponseStream.MoveNext(firstFrame.Token))
+                        if (anyFrame) return;
+                        anyFrame = true;
+                        firstFrame.CancelAfter(Timeout.Infinite); // the deadline guards the rest
+                        reached();
+                    };
+                    using (firstFrame.Token.Register(() => timedOut = !ct.IsCancellationRequested))
+                    {
+                        if (Voiced(request, info))
                         {
-                            if (!anyFrame)
+                            using (AsyncServerStreamingCall<VoicedEvent> call = _client.SpeakVoiced(ToVoicedProto(request), deadline, firstFrame.Token))
                             {
-                                anyFrame = true;
-                                firstFrame.CancelAfter(Timeout.Infinite); // the deadline guards the rest
-                                reached();
+                                while (await call.ResponseStream.MoveNext(firstFrame.Token))
+                                {
+                                    RemoteEvent ev = ToEvent(call.ResponseStream.Current);
+                                    if (ev == null) continue; // an event kind newer than this package
+                                    first();
+                                    onEvent(ev);
+                                }
                             }
-                            LipFrame frame = call.ResponseStream.Current;
-                            onEvent(ToFrame(frame));
-                            // TEXT2LIPS-MERGE(voice): when lipsync.proto carries the voice audio,
-                            // map it here into the core type, e.g.
-                            //   onEvent(new RemoteEvent { Kind = RemoteEventKind.Audio, Audio = new AudioChunk(
-                            //       AudioChunk.FromLittleEndianBytes(pcm, 0, pcm.Length), sampleRate, startS) });
-                            // StreamingAudio handles order, gaps, overlaps and the prebuffer from there.
+                        }
+                        else
+                        {
+                            using (AsyncServerStreamingCall<LipFrame> call = _client.Speak(ToProto(request), deadline, firstFrame.Token))
+                            {
+                                while (await call.ResponseStream.MoveNext(firstFrame.Token))
+                                {
+                                    first();
+                                    onEvent(ToFrame(call.ResponseStream.Current));
+                                }
+                            }
                         }
                     }
                 }
@@ -168,9 +183,40 @@ namespace Text2Lips
                 FrameRate = r.FrameRate,
                 TargetDurationS = (float)r.TargetDurationSeconds,
             };
-            // TEXT2LIPS-MERGE(voice): set the request's voice/audio flag from r.WithAudio and, if the
-            // proto gains timing marks, copy r.Marks (word, start, end) into them here.
             return request;
+        }
+
+        /// <summary>SpeakVoiced when the line wants the voice and the sidecar has one, or when the
+        /// game sends its own timing marks; plain Speak (lips only) otherwise, which any sidecar
+        /// version answers.</summary>
+        static bool Voiced(RemoteRequest r, ModelInfo info)
+        {
+            if (r.Marks != null && r.Marks.Count > 0) return true;
+            return r.WithAudio && r.TargetDurationSeconds <= 0 && info.Voices.Count > 0;
+        }
+
+        static SpeakVoicedRequest ToVoicedProto(RemoteRequest r)
+        {
+            SpeakRequest speak = ToProto(r);
+            speak.TargetDurationS = 0; // the voice or the marks give the timing
+            var request = new SpeakVoicedRequest { Speak = speak };
+            if (r.Marks != null && r.Marks.Count > 0)
+                request.Marks = new Text2Lips.V1.ClientMarks
+                {
+                    Format = Text2Lips.Core.ClientMarks.WordsFormat,
+                    Data = Text2Lips.Core.ClientMarks.WordsJson(r.Marks),
+                };
+            return request;
+        }
+
+        static RemoteEvent ToEvent(VoicedEvent e)
+        {
+            if (e.EventCase == VoicedEvent.EventOneofCase.Frame) return ToFrame(e.Frame);
+            if (e.EventCase != VoicedEvent.EventOneofCase.Audio) return null;
+            byte[] pcm = e.Audio.Pcm16.ToByteArray();
+            var chunk = new Text2Lips.Core.AudioChunk(
+                Text2Lips.Core.AudioChunk.FromLittleEndianBytes(pcm, 0, pcm.Length), (int)e.Audio.SampleRate, e.Audio.StartS);
+            return new RemoteEvent { Kind = RemoteEventKind.Audio, Audio = chunk };
         }
 
         static RemoteEvent ToInfo(ModelInfo info, string speaker)

@@ -17,7 +17,7 @@ namespace Text2Lips
     /// noticed while idle. Avatars share one client per address through <see cref="LipSyncRemotes"/>.
     /// </summary>
     /// <remarks>
-    /// No <c>grpc_csharp_plugin</c> output is shipped: the two RPCs we use are declared here with
+    /// No <c>grpc_csharp_plugin</c> output is shipped: the three RPCs we use are declared here with
     /// <see cref="Method{TRequest,TResponse}"/> and protobuf marshallers over the generated message
     /// classes in Runtime/Generated, which is all a generated client stub does.
     /// </remarks>
@@ -36,6 +36,10 @@ namespace Text2Lips
         static readonly Method<SpeakRequest, LipFrame> SpeakMethod = new Method<SpeakRequest, LipFrame>(
             MethodType.ServerStreaming, ServiceName, "Speak",
             ProtoMarshaller(SpeakRequest.Parser), ProtoMarshaller(LipFrame.Parser));
+
+        static readonly Method<SpeakVoicedRequest, VoicedEvent> SpeakVoicedMethod = new Method<SpeakVoicedRequest, VoicedEvent>(
+            MethodType.ServerStreaming, ServiceName, "SpeakVoiced",
+            ProtoMarshaller(SpeakVoicedRequest.Parser), ProtoMarshaller(VoicedEvent.Parser));
 
         static readonly Method<GetModelInfoRequest, ModelInfo> GetModelInfoMethod = new Method<GetModelInfoRequest, ModelInfo>(
             MethodType.Unary, ServiceName, "GetModelInfo",
@@ -84,7 +88,15 @@ namespace Text2Lips
             return _invoker.AsyncServerStreamingCall(SpeakMethod, null, options, request);
         }
 
-        /// <summary>Asks what the server serves: blend-shape names, frame rates, speakers.</summary>
+        /// <summary>Starts a SpeakVoiced call: the voice's audio chunks and the lip frames on one
+        /// timeline, in one ordered stream (each chunk before the frames of its time).</summary>
+        public AsyncServerStreamingCall<VoicedEvent> SpeakVoiced(SpeakVoicedRequest request, DateTime deadline, CancellationToken cancellationToken)
+        {
+            var options = new CallOptions(Headers(), deadline, cancellationToken);
+            return _invoker.AsyncServerStreamingCall(SpeakVoicedMethod, null, options, request);
+        }
+
+        /// <summary>Asks what the server serves: blend-shape names, frame rates, speakers, voices.</summary>
         public async Task<ModelInfo> GetModelInfoAsync(CancellationToken cancellationToken, double timeoutSeconds = 5)
         {
             var options = new CallOptions(Headers(), DateTime.UtcNow.AddSeconds(timeoutSeconds), cancellationToken);

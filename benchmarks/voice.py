@@ -1,0 +1,101 @@
+"""The `voice` profile of `make bench`: Piper's `joe` speaking the bench sentences with the
+lips rendered on its timeline (text2lips.voice.lips.voiced), one thread each for the voice and
+the lip model. Time to the first audio chunk and to the first lip frame, the real-time factor
+of voice + lips, and the lips-only path (espeak-ng timing) beside it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from benchmarks import measure
+from text2lips import FRAME_RATE
+
+
+def run_voice(profile, ctx) -> dict:
+    """One variant of the voice profile, in the shape the report reads."""
+    import torch
+
+    from benchmarks.common import judge
+    from benchmarks.phoneme import phoneme_model_dir
+    from text2lips.runtime import Synthesizer
+    from text2lips.voice import VoiceChunk, load_voice
+    from text2lips.voice.lips import voiced
+
+    path, random_weights = phoneme_model_dir(ctx)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        measure.reset_peak_rss()
+        t0 = time.perf_counter()
+        synth = Synthesizer.load(path, threads=1)
+        voice = load_voice("joe", threads=1)
+        silent = load_voice("none")
+        load_s = time.perf_counter() - t0
+        texts = ctx.plan.ttff_sentences
+        first_audio, first_frame, lips_first = [], [], []
+        wall = audio_s = lips_wall = lips_audio = 0.0
+        for text in texts:
+            t0 = time.perf_counter()
+            got_audio = got_frame = False
+            n = 0
+            for item in voiced(synth, voice, text):
+                if isinstance(item, VoiceChunk):
+                    if not got_audio:
+                        first_audio.append(time.perf_counter() - t0)
+                        got_audio = True
+                    audio_s += len(item.audio) / item.sample_rate
+                elif not got_frame:
+                    first_frame.append(time.perf_counter() - t0)
+                    got_frame = True
+                n += 1
+            wall += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            frames = 0
+            for item in voiced(synth, silent, text):
+                if not isinstance(item, VoiceChunk):
+                    if frames == 0:
+                        lips_first.append(time.perf_counter() - t0)
+                    frames += 1
+            lips_wall += time.perf_counter() - t0
+            lips_audio += frames / FRAME_RATE
+    finally:
+        torch.set_num_threads(before)
+    rtf = wall / audio_s
+    cores = len(os.sched_getaffinity(0))
+    first_audio_ms = measure.summary_ms(first_audio)
+    figures = {
+        "first_audio_ms": first_audio_ms,
+        "first_audio_p50_ms": first_audio_ms.get("p50"),
+        "first_frame_ms": measure.summary_ms(first_frame),
+        "ttff_ms": measure.summary_ms(first_frame),  # the report's column: first lip frame
+        "rtf": round(rtf, 4),
+        # each stream needs one thread busy rtf of the time: this many fit on the cores
+        "max_streams_realtime": int(cores / rtf),
+        "max_streams_at_limit": int(cores * 0.5 / rtf),
+        "lips_only": {"first_frame_ms": measure.summary_ms(lips_first),
+                      "rtf": round(lips_wall / lips_audio, 4)},
+        "cores": cores,
+        "peak_rss_mb": measure.peak_rss_mb(),
+        "load_s": round(load_s, 3),
+        "sentences": len(texts),
+    }
+    result = {
+        "variant": {"label": "joe + phoneme, 1 thread", "backend": "onnxruntime+torch-cpu",
+                    "threads": 1},
+        "label": "joe + phoneme, 1 thread",
+        "status": "ok",
+        "model": {"size": "phoneme", "path": str(path), "random_weights": random_weights},
+        "engine": "piper onnxruntime + torch-cpu",
+        "threads_used": 1,
+        "figures": figures,
+        "pairs": [],
+        "ratios": {},
+    }
+    result["verdict"] = judge(figures, profile.criteria)
+    measure.log(f"  {result['verdict']['verdict']}: first audio p50 {first_audio_ms.get('p50')}"
+                f" ms, RTF {figures['rtf']}, ~{figures['max_streams_realtime']} streams")
+    return result
+
+
+__all__ = ["run_voice"]

@@ -1,0 +1,195 @@
+"""SpeakVoiced: a voice's audio and the lips on its timeline, in one ordered stream.
+
+The voice and the lip model run in a worker thread (Piper and the lip model are blocking
+numpy/onnxruntime work) that hands items to the event loop through a bounded queue; a client
+that cancels sets a flag the worker checks between items, so the voice stops too. Voiced
+streams are capped apart from the scheduler's batch (`max_streams`): RESOURCE_EXHAUSTED
+beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sidecar.scheduler import CapacityError
+from sidecar.utterance import InvalidRequest, OutFrame, Pacer, SpeakSpec
+from text2lips import Text2LipsError
+from text2lips.blendshapes import default_calibration
+from text2lips.runtime import Synthesizer
+from text2lips.runtime.output import FrameOutput
+from text2lips.voice import Voice, VoiceChunk, available_voices, default_voice, load_voice
+from text2lips.voice.marks import MARK_FORMATS, MarksVoice, parse_marks
+
+AUDIO_PIECE_S = 0.5
+"""Longest audio message (0.5 s is 22 kB at 22,050 Hz)."""
+MAX_MARKS_CHARS = 1_000_000
+"""Longest marks text accepted (a long line's ElevenLabs alignment is ~100 kB)."""
+
+
+@dataclass(frozen=True)
+class AudioOut:
+    """One audio chunk as a client receives it."""
+
+    utterance_id: str
+    pcm16: bytes
+    sample_rate: int
+    start_s: float
+
+
+@dataclass(frozen=True)
+class VoicedSpec:
+    """A SpeakVoiced request as the core sees it."""
+
+    speak: SpeakSpec
+    voice: str = ""
+    """Empty: the server's default voice."""
+    marks_format: str = ""
+    marks: str = ""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class VoicedService:
+    """The voices this server speaks with (loaded once, shared by every stream)."""
+
+    def __init__(self, synth: Synthesizer, *, max_streams: int = 16, default: str | None = None,
+                 threads: int | None = None) -> None:
+        self.synth = synth
+        self.default = default or default_voice()
+        names = available_voices()
+        self.names = names if self.default in names else (self.default, *names)
+        self._voices: dict[str, Voice] = {}
+        self._lock = threading.Lock()
+        self._threads = threads
+        self._slots = max_streams
+        self.active = 0
+
+    def check_installed(self) -> None:
+        """At startup: the default voice's packages are there (VoiceUnavailable naming the
+        extra if not). The voice itself loads on first use (about a second for joe), so a
+        server that never speaks aloud pays nothing."""
+        if self.default == "joe":
+            from text2lips.voice.piper import require
+
+            require()
+
+    def voice(self, name: str) -> Voice:
+        """The voice `name`, loaded on first use; InvalidRequest for a name not served."""
+        if name not in self.names:
+            raise InvalidRequest(f"unknown voice {name!r}; this server has "
+                                 f"{', '.join(self.names)}")
+        with self._lock:
+            if name not in self._voices:
+                self._voices[name] = load_voice(name, threads=self._threads)
+            return self._voices[name]
+
+    def check(self, spec: VoicedSpec) -> Voice:
+        """The voice (or marks) of a request; InvalidRequest naming the problem."""
+        if spec.speak.target_duration_s:
+            raise InvalidRequest("target_duration_s must be 0 for SpeakVoiced: the voice (or "
+                                 "the marks) give the timing")
+        if spec.marks_format or spec.marks:
+            if spec.voice not in ("", "none"):
+                raise InvalidRequest(f"marks and voice {spec.voice!r} both time the lips; "
+                                     "leave voice empty with marks")
+            if spec.marks_format not in MARK_FORMATS:
+                raise InvalidRequest(f"marks format {spec.marks_format!r}; use one of "
+                                     f"{', '.join(MARK_FORMATS)}")
+            if len(spec.marks) > MAX_MARKS_CHARS:
+                raise InvalidRequest(f"marks have {len(spec.marks)} characters; the limit is "
+                                     f"{MAX_MARKS_CHARS}")
+            try:
+                return MarksVoice(parse_marks(spec.marks, spec.marks_format))
+            except Text2LipsError as exc:
+                raise InvalidRequest(str(exc)) from None
+        return self.voice(spec.voice or self.default)
+
+    async def stream(self, spec: VoicedSpec, voice: Voice) -> AsyncIterator[AudioOut | OutFrame]:
+        """Audio chunks and frames in order; cancelling the iteration stops the voice work."""
+        if self.active >= self._slots:
+            raise CapacityError(f"the server is speaking {self.active} voiced lines, its "
+                                "limit; retry shortly")
+        self.active += 1
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=64)
+        stop = threading.Event()
+        pacer = Pacer(spec.speak.realtime)
+
+        def put(item: object) -> None:
+            if stop.is_set():
+                raise _Cancelled
+            fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+            while not stop.is_set():
+                try:
+                    fut.result(timeout=0.5)
+                    return
+                except TimeoutError:
+                    continue
+            fut.cancel()
+            raise _Cancelled
+
+        def work() -> None:
+            try:
+                try:
+                    for item in self._items(spec, voice, stop):
+                        put(item)
+                    put(None)
+                except _Cancelled:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 -- handed to the caller
+                    put(exc)
+            except _Cancelled:
+                pass  # the caller is gone
+
+        worker = threading.Thread(target=work, name="voiced", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                await pacer.wait(item.start_s if isinstance(item, AudioOut) else item.time_s)
+                yield item
+        finally:
+            stop.set()
+            self.active -= 1
+
+    def _items(self, spec: VoicedSpec, voice: Voice,
+               stop: threading.Event) -> Iterator[AudioOut | OutFrame]:
+        from text2lips.voice.lips import voiced
+
+        sp = spec.speak
+        out = FrameOutput(sp.output(), self.synth.info.frame_rate,
+                          default_calibration(sp.speaker or None))
+        for item in voiced(self.synth, voice, sp.text, sp.options()):
+            if stop.is_set():  # the client went away: the voice stops at its next chunk
+                return
+            if isinstance(item, VoiceChunk):
+                # In pieces: a whole espeak-ng line would pass the gRPC message limit, and a
+                # client can start playing the first piece sooner.
+                step = max(int(AUDIO_PIECE_S * item.sample_rate), 1)
+                for a in range(0, len(item.audio), step):
+                    yield AudioOut(sp.utterance_id,
+                                   np.asarray(item.audio[a : a + step], "<i2").tobytes(),
+                                   item.sample_rate, item.start_s + a / item.sample_rate)
+                continue
+            for f in out.push(item.landmarks, item.last, index=item.index, time_s=item.time_s):
+                yield OutFrame(sp.utterance_id, f.index, f.time_s, f.landmarks,
+                               _weights(f.blendshapes), f.last)
+
+
+def _weights(w: np.ndarray | None) -> np.ndarray:
+    return np.zeros(0, np.float32) if w is None else np.asarray(w, np.float32)
+
+
+def with_id(spec: VoicedSpec, utterance_id: str) -> VoicedSpec:
+    return replace(spec, speak=replace(spec.speak, utterance_id=utterance_id))
