@@ -458,11 +458,19 @@ def main(argv: list[str] | None = None) -> int:
         with grpc.insecure_channel(server.target) as ch:
             max_chars = pb_grpc.LipSyncStub(ch).GetModelInfo(
                 pb.GetModelInfoRequest(), timeout=10).max_text_chars
-        report["fuzz"] = text_fuzz(server.target, form.fuzz_texts, max_chars, rng)
-        report["malformed"] = malformed(server.target, form.malformed, rng)
-        report["victim"] = victim(server, form.victim_s, max_chars, rng)
-        report["slow_readers"] = slow_readers(server, form.slow_readers)
-        report["converse_storm"] = converse_storm(server.target, form.storm_streams, 50)
+        phases = {
+            "fuzz": lambda: text_fuzz(server.target, form.fuzz_texts, max_chars, rng),
+            "malformed": lambda: malformed(server.target, form.malformed, rng),
+            "victim": lambda: victim(server, form.victim_s, max_chars, rng),
+            "slow_readers": lambda: slow_readers(server, form.slow_readers),
+            "converse_storm": lambda: converse_storm(server.target, form.storm_streams, 50),
+        }
+        for name, run in phases.items():
+            t0 = time.monotonic()
+            report[name] = run()
+            # Progress on stderr, so a long run that is cut short still shows what it found.
+            print(f"redteam: {name} ({time.monotonic() - t0:.0f} s): "
+                  f"{json.dumps(report[name])}", file=sys.stderr, flush=True)
         report["alive_after"] = server.alive()
         report["drain"] = drain(server)
     finally:
