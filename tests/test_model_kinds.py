@@ -103,7 +103,8 @@ def test_serve_without_a_model_refuses_to_start(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr  # one line, no traceback, no log of a model loading
     assert lines[0].startswith("text2lips serve: error: no model 'models/default'")
-    assert str(tmp_path / "models" / "default") in lines[0] and "text2lips phoneme train" in lines[0]
+    assert str(tmp_path / "models" / "default") in lines[0]
+    assert "text2lips phoneme train" in lines[0]
     assert proc.stdout == ""
 
 
