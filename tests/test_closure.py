@@ -74,3 +74,12 @@ def test_tacotron_closes_the_lips_on_every_bilabial():
         report = closures(TACOTRON, text)
         open_[text] = [(c.label, round(c.share, 2)) for c in report.closures if not c.closed]
     assert not any(open_.values()), f"lips open (closed means share < {CLOSED_SHARE}): {open_}"
+
+
+def test_the_command_finds_a_model_by_name_as_serve_does(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "text2lips.cli", "closure", "--model", "tacotron", "MOM PAID BOB"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr  # 1: a bilabial stayed open; both are reports
+    assert [json.loads(line)["text"] for line in done.stdout.splitlines()] == ["MOM PAID BOB"]

@@ -112,3 +112,5 @@ def test_viseme_at_real_word_timings_beats_holding_still_and_espeak_timing(data_
     for bad in (("--model", "viseme"), ("--model", "models/default", "--split", "pretrain")):
         out = run(*bad, "--word-timings")
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    none = run("--model", "viseme", "--max-clips", "0")
+    assert none.returncode == 2 and "--max-clips 0" in none.stderr and "nan" not in none.stdout

@@ -348,7 +348,10 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Print one JSON object per text; exit 1 when any bilabial stays open."""
+    from text2lips.runtime.locate import resolve_model
+
     try:
+        args.model = resolve_model(args.model)  # a directory, or a name as serve takes
         if args.write and not args.fit:
             raise Text2LipsError("--write stores a fitted rule: use it with --fit")
         if args.fit:

@@ -262,7 +262,10 @@ def run(args: argparse.Namespace) -> int:
     from text2lips.runtime.kinds import kind_of
 
     if args.word_timings and kind_of(args.model) != "viseme":
-        raise Text2LipsError("--word-timings is for --model viseme (a neural model times itself)")
+        raise Text2LipsError("--word-timings is for --model viseme; render any timed model at "
+                             "the clips' word timings with --timing true --split pretrain")
+    if args.max_clips is not None and args.max_clips < 1:
+        raise Text2LipsError(f"--max-clips {args.max_clips}: must be at least 1")
     if args.timing == "true" and args.split != "pretrain" and args.corpus == "lrs3":
         raise Text2LipsError("--timing true needs word timings: use --split pretrain")
     if args.corpus == "ravdess" and args.timing == "true":
