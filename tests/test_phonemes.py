@@ -113,3 +113,16 @@ def test_concurrent_calls_match_sequential() -> None:
         )
         # espeak's trailing silence varies by a few ms from call to call, threads or not.
         assert g.duration_s == pytest.approx(e.duration_s, abs=0.05)
+
+
+def test_length_does_not_depend_on_what_was_said_before():
+    # espeak-ng renders a trailing silence whose length carries over from the previous text;
+    # timing alone ends one fixed tail after the last phoneme, so callers cannot affect each other
+    from text2lips.text.phonemes import END_PAUSE_S, phoneme_timings
+
+    alone = phoneme_timings("Hello")
+    phoneme_timings("Hello there, how are you today? I am fine, thank you.")
+    after = phoneme_timings("Hello")
+    assert abs(after.duration_s - alone.duration_s) <= 0.002  # espeak's events: whole ms
+    spoken = [p for p in after.phonemes if p.phoneme != "_"]
+    assert after.duration_s == pytest.approx(spoken[-1].end_s + END_PAUSE_S, abs=1e-9)

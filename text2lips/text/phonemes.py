@@ -222,6 +222,10 @@ def _word_at(spans: list[tuple[str, int, int]], position: int) -> int:
     return len(spans) - 1
 
 
+END_PAUSE_S = 0.0125
+"""Silence after the last phoneme of an utterance timed without audio (one 80 fps frame)."""
+
+
 def phoneme_timings(text: str, *, rate_wpm: int = 175, voice: str = "en-us") -> Utterance:
     """Phonemes of `text` (normalised first, so "$5" is spoken) with times and their words,
     as espeak-ng would say them at `rate_wpm` words per minute."""
@@ -268,6 +272,15 @@ def _timings(text: str, rate_wpm: int, voice: str, audio: list[bytes] | None) ->
             raw.append((name, ms / 1000.0, word))
     if raw and raw[0][1] > 0.0:
         raw.insert(0, (PAUSE, 0.0, -1))  # espeak's lead-in silence
+    if audio is None and raw and raw[-1][0] == PAUSE:
+        # How much silence espeak-ng renders after the last phoneme depends on what it said
+        # before (0.007-0.046 s): timing alone ends a fixed tail after the last phoneme, so one
+        # caller's text never changes another's length. With audio, the audio rules.
+        last = len(raw) - 1
+        while last > 0 and raw[last - 1][0] == PAUSE:
+            last -= 1
+        duration = raw[last][1] + END_PAUSE_S
+        del raw[last + 1:]
 
     phonemes: list[PhonemeTiming] = []
     for i, (name, start, index) in enumerate(raw):
