@@ -3,12 +3,12 @@ stand-ins of the same size (same speed; the decode length is fixed, not up to th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from text2lips.model import LipDecoder, ModelConfig, get_config, read_config, save_model
 from text2lips.runtime import ModelInfo
+from text2lips.runtime.kinds import model_kind
 from text2lips.testing import placeholder_lips as neutral_lips
 from text2lips.testing import tiny_test_model
 
@@ -81,7 +81,7 @@ def resolve_default(cache_dir: Path = DEFAULT_CACHE, *, tiny: bool = False) -> B
         return resolve("paper", cache_dir, tiny=True)
     path = REPO_ROOT / "models" / "default"
     if (path / "config.json").is_file():
-        kind = json.loads((path / "config.json").read_text())["metadata"].get("kind", "tacotron")
+        kind = model_kind(path)
         if kind != "tacotron":  # e.g. the phoneme-timed model: no Tacotron size to name
             return BenchModel(kind, path, random_weights=False)
         key = _size_key(read_config(path))

@@ -5,7 +5,6 @@ one thread keeps real time when they are stepped together as the sidecar's sched
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -21,13 +20,13 @@ def phoneme_model_dir(ctx) -> tuple[Path, bool]:
     """(model directory, random_weights): the shipped phoneme model, else (or with --tiny) a
     random-weight stand-in of the same size built in the cache (the same speed)."""
     from text2lips.phoneme.checkpoint import save_phoneme_model
-    from text2lips.phoneme.model import PRESETS, PhonemeLipModel
+    from text2lips.phoneme.model import KIND, PRESETS, PhonemeLipModel
+    from text2lips.runtime.kinds import model_kind
 
     preset = "tiny" if ctx.tiny else "compact"
     if not ctx.tiny:
         for d in (REPO / "models" / "default", REPO / "models" / "phoneme"):
-            cfg = d / "config.json"
-            if cfg.is_file() and json.loads(cfg.read_text())["metadata"].get("kind") == "phoneme":
+            if (d / "config.json").is_file() and model_kind(d) == KIND:
                 return d, False
     out = Path(ctx.cache_dir) / f"phoneme-{preset}"
     if not (out / "config.json").is_file():
@@ -69,8 +68,9 @@ def run_phoneme(profile, ctx) -> dict:
                 n = 0
                 for _frame in synth.stream(text, SynthesisOptions(timeline=tl)):
                     if n == 0:
-                        ttff_s.append(time.perf_counter() - t1)
-                        ttff_text_s.append(time.perf_counter() - t0)
+                        first = time.perf_counter()
+                        ttff_s.append(first - t1)
+                        ttff_text_s.append(first - t0)
                     n += 1
                 decode_s += time.perf_counter() - t1
                 timing_s.append(t1 - t0)

@@ -48,8 +48,7 @@ def in_memory_synthesizer(model, name: str = "phoneme"):
 
     backend = PhonemeBackend(torch_runner(model), model.config.history,
                              model.config.lookahead, "phoneme-torch-cpu")
-    return PhonemeSynthesizer(backend, ModelInfo(name=name, kind="phoneme"),
-                              lead_s=model.config.lead_s, span_cap_s=model.config.span_cap_s)
+    return PhonemeSynthesizer(backend, ModelInfo(name=name, kind="phoneme"), model.config)
 
 
 def _log(step: int, terms: dict[str, float]) -> None:

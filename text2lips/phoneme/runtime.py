@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from text2lips.phoneme.features import FrameInputs, frame_inputs
 from text2lips.runtime.protocol import StepResult
 from text2lips.runtime.synthesizer import SynthesisOptions, Synthesizer
 from text2lips.runtime.voice import ModelInfo
+
+if TYPE_CHECKING:
+    from text2lips.phoneme.model import PhonemeModelConfig
 
 FIRST_CHUNK = 8
 """Frames computed for an utterance's first window (what the first frame waits for)."""
@@ -92,13 +96,11 @@ class PhonemeSynthesizer(Synthesizer):
 
     timed = True
 
-    def __init__(self, backend: PhonemeBackend, info: ModelInfo, *, rate_wpm: int = 175,
-                 lead_s: float = 0.0, span_cap_s: float = 0.0) -> None:
+    def __init__(self, backend: PhonemeBackend, info: ModelInfo, config: PhonemeModelConfig,
+                 *, rate_wpm: int = 175) -> None:
         super().__init__(backend, info, gate_threshold=0.5, min_frames=1)
-        self.lead_s = lead_s
-        """The model's lips-ahead-of-timeline offset (PhonemeModelConfig.lead_s)."""
-        self.span_cap_s = span_cap_s
-        """PhonemeModelConfig.span_cap_s: how the model's inputs were made."""
+        self.config = config
+        """The model's config: its lead and input span cap say how to make its inputs."""
         self.rate_wpm = rate_wpm
         """espeak-ng speaking rate (words per minute) when no timeline is given."""
 
@@ -112,7 +114,7 @@ class PhonemeSynthesizer(Synthesizer):
             if not has_speakable(text):
                 raise Text2LipsError(f"nothing speakable in text {text[:40]!r}")
             tl = espeak_timeline(text, rate_wpm=self.rate_wpm)
-        return frame_inputs(tl, max(tl.n_frames, 1), self.lead_s, self.span_cap_s)
+        return frame_inputs(tl, max(tl.n_frames, 1), self.config.lead_s, self.config.span_cap_s)
 
     def encode_text(self, text: str) -> FrameInputs:  # type: ignore[override]
         return self.encode(text, SynthesisOptions())
@@ -164,8 +166,7 @@ def load_phoneme_synthesizer(
     if not meta.get("version") and weights.is_file():
         info = replace(info, version=hashlib.sha256(weights.read_bytes()).hexdigest()[:12])
     synth = PhonemeSynthesizer(
-        PhonemeBackend(run, config.history, config.lookahead, f"phoneme-{backend}"), info,
-        lead_s=config.lead_s, span_cap_s=config.span_cap_s,
+        PhonemeBackend(run, config.history, config.lookahead, f"phoneme-{backend}"), info, config
     )
     synth.warmup()
     return synth

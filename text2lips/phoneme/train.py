@@ -45,9 +45,6 @@ class TrainSettings:
     align: bool = True
     """Re-align each training clip's phonemes (and its lips-ahead lead) to its lips
     (text2lips.data.align); the model then reads timelines `lead_s` = the median lead early."""
-    word_timing_share: float = 0.0
-    """With `align`, this share of the crops reads the clip's plain word-level timing (shifted by
-    the median lead) instead of its lip-aligned timing: what the model meets when it serves."""
     seed: int = 1234
     """Seed of the initialisation and of the crop draw."""
     threads: int = 1
@@ -55,25 +52,19 @@ class TrainSettings:
 
 
 def prepare(
-    clips: Sequence[Clip], align: bool = True, word_timing: bool = False, span_cap_s: float = 0.0
+    clips: Sequence[Clip], align: bool = True, span_cap_s: float = 0.0
 ) -> tuple[list[tuple[FrameInputs, np.ndarray]], float]:
     """(inputs, (T, 60) target) per clip, and the lead the model must apply at inference:
-    with `align`, the median of the clips' re-aligned leads; else 0. `word_timing` (with
-    `align`) appends each clip again at its word-level timing, `lead` earlier. `span_cap_s`:
+    with `align`, the median of the clips' re-aligned leads; else 0. `span_cap_s`:
     PhonemeModelConfig.span_cap_s of the model being trained."""
-    cap = span_cap_s
     if not align:
-        return [(frame_inputs(clip_timeline(c), c.n_frames, span_cap_s=cap), c.target)
+        return [(frame_inputs(clip_timeline(c), c.n_frames, span_cap_s=span_cap_s), c.target)
                 for c in clips], 0.0
     out, leads = [], []
     for c, (tl, lead) in zip(clips, aligned_timelines(clips), strict=True):
-        out.append((frame_inputs(tl, c.n_frames, span_cap_s=cap), c.target))
+        out.append((frame_inputs(tl, c.n_frames, span_cap_s=span_cap_s), c.target))
         leads.append(lead)
-    lead = float(np.median(leads))
-    if word_timing:
-        out += [(frame_inputs(clip_timeline(c, lead), c.n_frames, span_cap_s=cap), c.target)
-                for c in clips]
-    return out, lead
+    return out, float(np.median(leads))
 
 
 ALIGN_VERSION = 1
@@ -155,10 +146,6 @@ def _batch(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     ids, cont, tgt, mask = [], [], [], []
     lengths = np.array([len(x) for x, _ in data], np.float64)
-    if s.align and s.word_timing_share > 0:  # data = aligned clips, then the same at word timing
-        half = len(data) // 2
-        lengths[:half] *= (1 - s.word_timing_share) / lengths[:half].sum()
-        lengths[half:] *= s.word_timing_share / lengths[half:].sum()
     picks = rng.choice(len(data), size=s.batch_size, p=lengths / lengths.sum())
     for i in picks:
         x, y = data[i]
@@ -207,8 +194,7 @@ def train(
     with _process_settings(s.threads):
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
-        data, lead = prepare(clips, s.align, s.word_timing_share > 0,
-                             PRESETS[s.preset].span_cap_s)
+        data, lead = prepare(clips, s.align, PRESETS[s.preset].span_cap_s)
         model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
         opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
