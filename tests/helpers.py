@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 
 from text2lips.runtime import SynthesisOptions, Synthesizer
+
+WAIT_S = 10.0
+"""Upper bound for any single wait on a test server; tests normally take milliseconds."""
+
+
+def wait_until(cond: Callable[[], bool], what: str) -> None:
+    """Poll `cond` until it holds; fail naming `what` after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
 
 
 def decode_with_joins(

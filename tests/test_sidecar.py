@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -27,6 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from helpers import WAIT_S, wait_until
 
 from sidecar.config import ConfigError, ServerConfig, from_args
 from sidecar.logging import configure
@@ -47,7 +48,6 @@ from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
 pytestmark = pytest.mark.timeout(60)
 
 TEXT = "Hello there, friend."
-WAIT_S = 10.0  # upper bound for any single wait on the server; tests normally take ms
 
 
 @pytest.fixture(scope="session")
@@ -88,14 +88,6 @@ def server(synth: Synthesizer) -> Iterator[BackgroundServer]:
 def stub(server: BackgroundServer) -> Iterator[pb_grpc.LipSyncStub]:
     with connect(server) as s:
         yield s
-
-
-def wait_until(cond: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def speak(stub: pb_grpc.LipSyncStub, text: str = TEXT, **fields: object) -> list[pb.LipFrame]:

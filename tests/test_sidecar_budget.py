@@ -4,12 +4,12 @@ sending, length caps on what is echoed. Real server on loopback, tiny model."""
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+from helpers import WAIT_S, wait_until
 
 from sidecar.config import ServerConfig
 from sidecar.logging import configure
@@ -21,7 +21,6 @@ from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.timeout(120)
-WAIT_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +36,6 @@ def serving(synth: Synthesizer, **settings: object) -> Iterator[pb_grpc.LipSyncS
     with BackgroundServer(config, synth) as srv, \
             grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
         yield srv, pb_grpc.LipSyncStub(channel)
-
-
-def wait_until(cond: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def rejected(stub: pb_grpc.LipSyncStub, **fields: object) -> grpc.RpcError:

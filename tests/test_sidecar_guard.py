@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from helpers import WAIT_S
 
 from sidecar.config import ServerConfig
 from sidecar.guard import RateLimitedLog
@@ -22,7 +23,6 @@ from text2lips.v1 import lipsync_pb2 as pb
 from text2lips.v1 import lipsync_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.timeout(120)
-WAIT_S = 10.0
 SPEAK = "/text2lips.v1.LipSync/Speak"
 CONVERSE = "/text2lips.v1.LipSync/Converse"
 INFO = "/text2lips.v1.LipSync/GetModelInfo"
