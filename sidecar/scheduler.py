@@ -22,6 +22,11 @@ from text2lips.blendshapes import (
 )
 from text2lips.runtime import Frame, SynthesisOptions, Synthesizer
 
+LONG_SYMBOLS = 256
+"""An utterance whose (normalised) text is longer than this is long: long ones may hold only
+`max_long` batch slots, so the other slots stay free for short lines (an NPC's sentence never
+waits behind someone's 2,000-character monologue)."""
+
 
 class CapacityError(Text2LipsError):
     """Every batch slot and every queue place is taken (RESOURCE_EXHAUSTED)."""
@@ -96,6 +101,8 @@ class UtteranceHandle:
         self.calibration = calibration
         self.stats = UtteranceStats(submitted=time.monotonic())
         self.cancelled = False
+        self.long = False
+        """Its text is longer than LONG_SYMBOLS (set by submit)."""
         self.smoother: BlendshapeSmoother | None = None
         """Set before the first step when the call is sent at the native rate: its weights are
         then smoothed on the decode thread, all such calls of a step at once."""
@@ -167,21 +174,24 @@ class StepGate:
 class Scheduler:
     """Continuous batching over one Synthesizer: join and leave between steps.
 
-    At most `max_batch` utterances decode together; up to `max_queue` more wait for a slot in
-    arrival order. Capacity (`max_batch + max_queue`) counts every call from admission until it
-    stops sending, including calls still preparing their text and calls whose frames are all
-    decoded but not yet sent; beyond it `reserve`/`submit` raise CapacityError. All
+    At most `max_batch` utterances decode together, and at most `max_long` of them long ones
+    (texts over LONG_SYMBOLS; default half the batch); up to `max_queue` more wait for a slot
+    in arrival order (a short one passes long ones that wait only for a long slot). Capacity
+    (`max_batch + max_queue`) counts every call from admission until it stops sending,
+    including calls still preparing their text and calls whose frames are all decoded but not
+    yet sent; beyond it `reserve`/`submit` raise CapacityError. All
     BatchDecoder calls happen on the decode thread (it is single-threaded); other threads only
     touch the lock-guarded inbox, cancel set and capacity count.
     """
 
     def __init__(
         self, synth: Synthesizer, *, max_batch: int = 32, max_queue: int = 64,
-        gate: StepGate | None = None,
+        max_long: int | None = None, gate: StepGate | None = None,
     ) -> None:
         self.synth = synth
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.max_long = max(1, max_batch // 2) if max_long is None else max_long
         self.decoder = synth.batch_decoder(max_batch=max_batch)
         self._gate = gate
         self._cv = threading.Condition()
@@ -242,6 +252,7 @@ class Scheduler:
                 raise SchedulerClosed("the server is shutting down")
             handle = UtteranceHandle(next(self._keys), loop, self, calibration, reservation)
             handle.smoother = smoother
+            handle.long = len(text) > LONG_SYMBOLS
             self._inbox.append((handle, text, options))
             self._cv.notify()
         return handle
@@ -287,12 +298,12 @@ class Scheduler:
                 cancels, self._cancel = self._cancel, set()
                 if cancels:
                     self._inbox = deque(x for x in self._inbox if x[0].key not in cancels)
-                admit = []
-                while self._inbox and len(self._live) + len(admit) < self.max_batch:
-                    admit.append(self._inbox.popleft())
+            # Cancelled ones leave first: their slots are free for this step's admissions.
             for key in cancels:
                 if self._live.pop(key, None) is not None:
                     self.decoder.remove(key)
+            with self._cv:
+                admit = self._admissions()
             for handle, text, options in admit:
                 try:
                     self.decoder.add(handle.key, text, options)
@@ -308,6 +319,26 @@ class Scheduler:
             if self._live:
                 self._step()
         self._shutdown()
+
+    def _admissions(self) -> list[tuple[UtteranceHandle, str, SynthesisOptions | None]]:
+        """Take what may join the batch from the inbox (under the lock): arrival order, except
+        that a long utterance waits while `max_long` long ones decode and short ones behind
+        it go first."""
+        free = self.max_batch - len(self._live)
+        if not self._inbox or free <= 0:
+            return []
+        long_slots = self.max_long - sum(h.long for h in self._live.values())
+        admit, passed = [], []
+        while self._inbox and len(admit) < free:
+            item = self._inbox.popleft()
+            if item[0].long:
+                if long_slots <= 0:
+                    passed.append(item)
+                    continue
+                long_slots -= 1
+            admit.append(item)
+        self._inbox.extendleft(reversed(passed))
+        return admit
 
     def _step(self) -> None:
         t0 = time.monotonic()

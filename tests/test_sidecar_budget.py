@@ -3,6 +3,7 @@ sending, length caps on what is echoed. Real server on loopback, tiny model."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from helpers import WAIT_S, wait_until
 from sidecar.config import ServerConfig
 from sidecar.logging import configure
 from sidecar.prepare import BudgetExceeded, WorkBudget, prepare_text
+from sidecar.scheduler import Scheduler, StepGate
 from sidecar.server import BackgroundServer
 from text2lips.runtime import Synthesizer
 from text2lips.testing import tiny_test_model
@@ -125,3 +127,32 @@ def test_echoed_fields_are_capped(synth: Synthesizer, fields: dict, message: str
     with serving(synth) as (_, stub):
         err = rejected(stub, text="Hello.", **fields)
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and message in err.details()
+
+
+# --- the scheduler's fast lane ----------------------------------------------------------------
+
+
+def test_short_lines_pass_long_ones_waiting_for_a_long_slot(synth: Synthesizer) -> None:
+    long_text = "A long monologue. " * 20  # 360 symbols: over LONG_SYMBOLS
+
+    async def run() -> None:
+        gate = StepGate()
+        scheduler = Scheduler(synth, max_batch=3, max_queue=4, max_long=1, gate=gate)
+        try:
+            first_long = scheduler.submit(long_text)
+            second_long = scheduler.submit(long_text)
+            short = scheduler.submit("Hello there.")
+            assert (first_long.long, second_long.long, short.long) == (True, True, False)
+            gate.allow(1)
+            assert (await asyncio.wait_for(anext(short), WAIT_S)).frame.index == 0
+            assert (await asyncio.wait_for(anext(first_long), WAIT_S)).frame.index == 0
+            # One long slot: the second long text waits although a batch slot is free.
+            assert scheduler.load == (2, 1)
+            first_long.cancel()
+            gate.allow(1)
+            assert (await asyncio.wait_for(anext(second_long), WAIT_S)).frame.index == 0
+            assert scheduler.load == (2, 0)
+        finally:
+            scheduler.close()
+
+    asyncio.run(run())
