@@ -60,7 +60,7 @@ class VoicedService:
     """The voices this server speaks with (loaded once, shared by every stream)."""
 
     def __init__(self, synth: Synthesizer, *, max_streams: int = 16, default: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = 1) -> None:
         self.synth = synth
         self.default = default or default_voice()
         names = available_voices()
@@ -68,6 +68,9 @@ class VoicedService:
         self._voices: dict[str, Voice] = {}
         self._lock = threading.Lock()
         self._threads = threads
+        """Intra-op threads of each voice session. One: every stream runs its voice in its own
+        worker thread, so streams fill the cores; a shared intra-op pool would make them
+        queue behind each other (and spin)."""
         self._slots = max_streams
         self.active = 0
 
