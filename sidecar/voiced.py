@@ -106,7 +106,9 @@ class VoicedService:
                 raise InvalidRequest(f"marks have {len(spec.marks)} characters; the limit is "
                                      f"{MAX_MARKS_CHARS}")
             try:
-                return MarksVoice(parse_marks(spec.marks, spec.marks_format))
+                marks = MarksVoice(parse_marks(spec.marks, spec.marks_format))
+                marks.check_text(spec.speak.text)
+                return marks
             except Text2LipsError as exc:
                 raise InvalidRequest(str(exc)) from None
         return self.voice(spec.voice or self.default)

@@ -278,6 +278,19 @@ def test_speak_with_marks_and_bad_options(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_marks_must_time_the_words_of_the_text(tmp_path):
+    marks = MarksVoice(read_marks(MARKS / "words.json", "words"))
+    marks.check_text("BOB bought a map -- then met me!")  # case and punctuation aside
+    with pytest.raises(Text2LipsError, match="word 4: the text says 'mop', the marks 'map'"):
+        marks.check_text("Bob bought a mop, then met me.")
+    with pytest.raises(Text2LipsError, match="the text has 8 words and the marks 7"):
+        marks.check_text("Bob bought a map, then met me again.")
+    done = _t2l("speak", "Bob sold a map, then met me.", "--marks", str(MARKS / "polly.marks"),
+                "--marks-format", "polly", "-o", str(tmp_path / "m.npy"))
+    assert done.returncode == 2 and "word 2: the text says 'sold'" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_bake_stores_the_voice_audio_with_the_lips(synth, tmp_path):
     import wave
 
