@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -169,3 +170,7 @@ class TorchBackend:
             at_end=at_end.cpu().numpy(),
             closure=closure.cpu().numpy(),
         )
+
+    def attention(self, rows: TorchRows) -> np.ndarray:
+        """(B, L) float32: each row's attention over its text at the last step."""
+        return rows.state.attention_weights.float().cpu().numpy()

@@ -60,6 +60,10 @@ class CudaGraphBackend(TorchBackend):
     `graphs=False` runs the same padded step eagerly (for testing the capture).
     """
 
+    attention = None  # type: ignore[assignment]
+    """The captured graphs keep their state in bucket buffers: alignments (the closure check
+    and fit) come from torch-cpu."""
+
     def __init__(
         self, model: LipDecoder, device: str | torch.device = "cuda", *, half: bool = True,
         graphs: bool = True, max_batch: int = BATCH_BUCKETS[-1], text_bucket: int = TEXT_BUCKET,

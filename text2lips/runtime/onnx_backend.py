@@ -234,6 +234,10 @@ class OnnxBackend(Backend):
             closure=closure,
         )
 
+    def attention(self, rows: OnnxRows) -> np.ndarray:
+        """(B, L) float32: each row's attention over its text at the last step."""
+        return rows.state[STATE_NAMES.index("attention_weights")].astype(np.float32)
+
 
 def _check_fresh(model_dir: Path, onnx_dir: Path) -> None:
     """Refuse graphs exported from other weights than the ones in `model_dir`."""
