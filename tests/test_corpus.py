@@ -24,7 +24,7 @@ from text2lips.viseme.corpus import (
     read_sentences,
     write_corpus,
 )
-from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+from text2lips.viseme.runtime import default_model_file
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -55,7 +55,7 @@ It costs $5 today.
 
 @pytest.fixture(scope="module")
 def model() -> VisemeModel:
-    return VisemeModel.load(DEFAULT_MODEL_PATH)
+    return VisemeModel.load(default_model_file())
 
 
 @pytest.fixture(scope="module")

@@ -150,9 +150,9 @@ def viseme_closures(
 def closures(
     model: str | Path, text: str, speaker: str | None = None, rule: bool = True
 ) -> ClosureReport:
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if kind_of(model) == "viseme":
+    if kind_of(model) == VISEME:
         return viseme_closures(text, speaker, model)
     return neural_closures(model, text, speaker, rule)
 
@@ -345,9 +345,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_fit(args: argparse.Namespace) -> int:
     from text2lips.runtime.closure_rule import ClosureRule
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if kind_of(args.model) == "viseme":
+    if kind_of(args.model) == VISEME:
         raise Text2LipsError("--fit is for neural models: the viseme baseline closes by itself")
     fit = fit_rule(args.model, args.data)
     print(json.dumps(fit.as_dict()))
