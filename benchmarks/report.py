@@ -120,6 +120,9 @@ def markdown(doc: dict) -> str:
                 if "max_streams_realtime" not in fig
                 else f"{fig['max_streams_realtime']} ({fig['max_streams_at_limit']})"
             )
+            conc = fig.get("concurrent") or {}
+            if conc.get("status") == "ok":
+                streams = f"{conc['streams_realtime']}/{conc['streams']} real time (measured)"
             rss = fig.get("peak_rss_mb") or fig.get("server_peak_rss_mb")
             ra = v["ratios"]
             lines.append(

@@ -47,7 +47,7 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    model: BenchModel, threads: int, log_path: Path
+    model: BenchModel, threads: int, log_path: Path, extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[subprocess.Popen, int]]:
     """`text2lips serve` on a free loopback port until the block ends (SIGTERM, then kill)."""
     port = free_port()
@@ -66,6 +66,7 @@ def serve(
         str(threads),
         "--log-level",
         "warning",
+        *extra,
     ]
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)

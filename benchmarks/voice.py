@@ -1,15 +1,22 @@
 """The `voice` profile of `make bench`: Piper's `joe` speaking the bench sentences with the
 lips rendered on its timeline (text2lips.voice.lips.voiced), one thread each for the voice and
 the lip model. Time to the first audio chunk and to the first lip frame, the real-time factor
-of voice + lips, and the lips-only path (espeak-ng timing) beside it."""
+of voice + lips, the lips-only path (espeak-ng timing) beside it, and STREAMS concurrent
+SpeakVoiced streams on a loopback sidecar, measured."""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from benchmarks import measure
+from benchmarks.voice_streams import run_streams
 from text2lips import FRAME_RATE
+
+STREAMS = 12
+"""Concurrent voiced streams the target asks for (benchmarks/voice_streams.py says how each
+is judged real time)."""
 
 
 def run_voice(profile, ctx) -> dict:
@@ -59,10 +66,28 @@ def run_voice(profile, ctx) -> dict:
                     frames += 1
             lips_wall += time.perf_counter() - t0
             lips_audio += frames / FRAME_RATE
+        # One NPC on the otherwise idle machine may have both cores for its voice.
+        voice2 = load_voice("joe", threads=2)
+        first2, wall2, audio2 = [], 0.0, 0.0
+        for text in texts:
+            t0 = time.perf_counter()
+            got_audio = False
+            for item in voiced(synth, voice2, text):
+                if isinstance(item, VoiceChunk):
+                    if not got_audio:
+                        first2.append(time.perf_counter() - t0)
+                        got_audio = True
+                    audio2 += len(item.audio) / item.sample_rate
+            wall2 += time.perf_counter() - t0
     finally:
         torch.set_num_threads(before)
     rtf = wall / audio_s
     cores = len(os.sched_getaffinity(0))
+    measure.log(f"  {STREAMS} concurrent SpeakVoiced streams on a loopback sidecar")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        streams = run_streams(path, list(texts), STREAMS, Path(tmp) / "serve.log")
     first_audio_ms = measure.summary_ms(first_audio)
     figures = {
         "first_audio_ms": first_audio_ms,
@@ -70,9 +95,15 @@ def run_voice(profile, ctx) -> dict:
         "first_frame_ms": measure.summary_ms(first_frame),
         "ttff_ms": measure.summary_ms(first_frame),  # the report's column: first lip frame
         "rtf": round(rtf, 4),
-        # each stream needs one thread busy rtf of the time: this many fit on the cores
-        "max_streams_realtime": int(cores / rtf),
-        "max_streams_at_limit": int(cores * 0.5 / rtf),
+        "first_frame_p50_ms": measure.summary_ms(first_frame).get("p50"),
+        # an estimate: each stream keeps one thread busy rtf of the time
+        "max_streams_estimate": int(cores / rtf),
+        # measured: STREAMS at once, each line checked against its playback clock
+        "concurrent": streams,
+        "streams_not_realtime": (STREAMS - streams["streams_realtime"]
+                                 if streams.get("status") == "ok" else None),
+        "voice_2_threads": {"first_audio_ms": measure.summary_ms(first2),
+                            "rtf": round(wall2 / audio2, 4)},
         "lips_only": {"first_frame_ms": measure.summary_ms(lips_first),
                       "rtf": round(lips_wall / lips_audio, 4)},
         "cores": cores,
@@ -94,7 +125,8 @@ def run_voice(profile, ctx) -> dict:
     }
     result["verdict"] = judge(figures, profile.criteria)
     measure.log(f"  {result['verdict']['verdict']}: first audio p50 {first_audio_ms.get('p50')}"
-                f" ms, RTF {figures['rtf']}, ~{figures['max_streams_realtime']} streams")
+                f" ms, RTF {figures['rtf']}, {streams.get('streams_realtime')} of {STREAMS} "
+                "concurrent streams real time")
     return result
 
 

@@ -25,6 +25,7 @@ from sidecar.metrics import Metrics
 from sidecar.prepare import Preparer, WorkBudget
 from sidecar.scheduler import Scheduler, StepGate
 from sidecar.servicer import LipSyncServicer
+from sidecar.utterance import PacingClock
 from sidecar.voiced import VoicedService
 from text2lips import __version__
 from text2lips.runtime import Synthesizer
@@ -43,10 +44,13 @@ class Sidecar:
     """A LipSync server around one Synthesizer: start(), then stop(grace)."""
 
     def __init__(self, config: ServerConfig, synth: Synthesizer, *,
-                 gate: StepGate | None = None) -> None:
+                 gate: StepGate | None = None, clock: PacingClock | None = None) -> None:
         self.config = config
         self.synth = synth
         self.gate = gate
+        self.clock = clock
+        self.stopping = False
+        """True once stop() has begun."""
         self.port: int | None = None
         self.metrics_port: int | None = None
         self.scheduler: Scheduler | None = None
@@ -72,7 +76,7 @@ class Sidecar:
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,
             converse_queue=cfg.converse_queue, metrics=self.metrics, preparer=self.preparer,
-            voiced=voiced,
+            voiced=voiced, clock=self.clock,
         )
         options = [
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -133,6 +137,7 @@ class Sidecar:
         grace = self.config.grace_s if grace is None else grace
         if self._server is None:
             return
+        self.stopping = True
         t0 = time.monotonic()
         load = self.scheduler.load if self.scheduler else None
         self._log.info("stopping", grace_s=grace, decoding_waiting=load)
@@ -169,8 +174,8 @@ class BackgroundServer:
     """
 
     def __init__(self, config: ServerConfig, synth: Synthesizer, *,
-                 gate: StepGate | None = None) -> None:
-        self.sidecar = Sidecar(config, synth, gate=gate)
+                 gate: StepGate | None = None, clock: PacingClock | None = None) -> None:
+        self.sidecar = Sidecar(config, synth, gate=gate, clock=clock)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sidecar-loop",
                                         daemon=True)

@@ -20,7 +20,14 @@ from sidecar.logging import get_logger
 from sidecar.metrics import Metrics
 from sidecar.prepare import Preparer
 from sidecar.scheduler import Scheduler
-from sidecar.utterance import MAX_ID_CHARS, InvalidRequest, SpeakSpec, Utterance, validate
+from sidecar.utterance import (
+    MAX_ID_CHARS,
+    InvalidRequest,
+    PacingClock,
+    SpeakSpec,
+    Utterance,
+    validate,
+)
 from sidecar.voiced import VoicedService, with_id
 from text2lips.runtime import ModelInfo
 from text2lips.v1 import lipsync_pb2 as pb
@@ -36,8 +43,10 @@ def status_code(exc: BaseException) -> grpc.StatusCode:
 class LipSyncServicer(pb_grpc.LipSyncServicer):
     def __init__(self, scheduler: Scheduler, info: ModelInfo, *, max_text_chars: int,
                  converse_queue: int, metrics: Metrics, preparer: Preparer | None = None,
-                 voiced: VoicedService | None = None) -> None:
+                 voiced: VoicedService | None = None, clock: PacingClock | None = None) -> None:
         self.scheduler = scheduler
+        self.clock = clock
+        """Paces realtime utterances; None: the wall clock."""
         self.preparer = preparer
         self.info = info
         # The stricter of the server's and the model's limits.
@@ -55,7 +64,8 @@ class LipSyncServicer(pb_grpc.LipSyncServicer):
         return validate(spec, self.info, self.max_text_chars)
 
     async def _start(self, spec: SpeakSpec) -> Utterance:
-        return await Utterance.start(spec, self.scheduler, self.info.frame_rate, self.preparer)
+        return await Utterance.start(spec, self.scheduler, self.info.frame_rate, self.preparer,
+                                     self.clock)
 
     def _failed(self, rpc: str, exc: BaseException, log: Any) -> None:
         code = status_code(exc)

@@ -8,6 +8,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -25,7 +26,8 @@ MAX_SPEAKER_CHARS = 128
 MAX_REFERENCE_MM = 10_000.0
 """Largest |value| of a client reference (head-space millimetres; a face is ~200 mm)."""
 
-__all__ = ["OUTPUT_RATES", "InvalidRequest", "OutFrame", "SpeakSpec", "Utterance", "validate"]
+__all__ = ["OUTPUT_RATES", "InvalidRequest", "MonotonicClock", "OutFrame", "PacingClock",
+           "SpeakSpec", "Utterance", "validate"]
 
 
 class InvalidRequest(Text2LipsError):
@@ -49,7 +51,7 @@ class SpeakSpec:
     target_duration_s: float = 0.0
     """> 0: time-warp to this length (buffers the whole utterance first)."""
     realtime: bool = False
-    """Send each frame when the wall clock reaches its time_s, not as soon as it is decoded."""
+    """Send each frame when the pacing clock reaches its time_s, not as soon as it is decoded."""
     pacing: int = 0
     """The Pacing enum value as sent (0 as fast as possible, 1 realtime; others are refused)."""
 
@@ -129,23 +131,47 @@ class OutFrame:
     last: bool
 
 
-class Pacer:
-    """Realtime pacing: wait until `time_s` after the first frame was sent."""
+class PacingClock(Protocol):
+    """What realtime pacing reads and waits on: the wall clock when serving, a test's clock
+    that moves only when told (so tests drive pacing without sleeping)."""
 
-    def __init__(self, realtime: bool) -> None:
+    def now(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once `seconds` have passed on this clock."""
+        ...
+
+
+class MonotonicClock:
+    """The server's pacing clock: time.monotonic, waited on with asyncio.sleep."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Pacer:
+    """Realtime pacing: wait until `time_s` after the first frame was sent, on `clock`."""
+
+    def __init__(self, realtime: bool, clock: PacingClock | None = None) -> None:
         self.realtime = realtime
+        self.clock = clock or MonotonicClock()
         self._t0: float | None = None
 
     async def wait(self, time_s: float) -> None:
         if not self.realtime:
             return
-        now = time.monotonic()
+        now = self.clock.now()
         if self._t0 is None:
             self._t0 = now
             return
         delay = self._t0 + time_s - now
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
 
 class Utterance:
@@ -156,7 +182,8 @@ class Utterance:
     cancel, deadline, Converse cancel) thereby frees its batch slot before the next step.
     """
 
-    def __init__(self, spec: SpeakSpec, handle: UtteranceHandle, native_rate: float) -> None:
+    def __init__(self, spec: SpeakSpec, handle: UtteranceHandle, native_rate: float,
+                 clock: PacingClock | None = None) -> None:
         self.spec = spec
         self.handle = handle
         options = spec.output()
@@ -165,7 +192,7 @@ class Utterance:
         # and smooths them here.
         self._native = options.rate == native_rate and not options.target_duration_s
         self._output = FrameOutput(options, native_rate)
-        self._pacer = Pacer(spec.realtime)
+        self._pacer = Pacer(spec.realtime, clock)
         self.sent = 0
         """Frames handed to the client so far."""
         self.finished = False
@@ -173,9 +200,11 @@ class Utterance:
 
     @classmethod
     async def start(cls, spec: SpeakSpec, scheduler: Scheduler, native_rate: float,
-                    preparer: Preparer | None = None) -> Utterance:
+                    preparer: Preparer | None = None,
+                    clock: PacingClock | None = None) -> Utterance:
         """Take capacity, prepare the text off the event loop (normalised once, held to the
-        work budget, timed by espeak-ng for timed models), then submit it.
+        work budget, timed by espeak-ng for timed models), then submit it. A realtime
+        utterance is paced on `clock` (default: the wall clock).
 
         Raises CapacityError, SchedulerClosed, BudgetExceeded or Text2LipsError."""
         reservation = scheduler.reserve()
@@ -203,7 +232,7 @@ class Utterance:
         except BaseException:
             reservation.release()
             raise
-        return cls(spec, handle, native_rate)
+        return cls(spec, handle, native_rate, clock)
 
     async def frames(self) -> AsyncIterator[OutFrame]:
         """Client frames in order; raises the decoder's error (Text2LipsError, DecodeFailure)."""

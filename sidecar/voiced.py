@@ -27,6 +27,8 @@ from text2lips.voice.marks import MARK_FORMATS, MarksVoice, parse_marks
 
 AUDIO_PIECE_S = 0.5
 """Longest audio message (0.5 s is 22 kB at 22,050 Hz)."""
+QUEUE_ITEMS = 64
+"""Items a stream's worker may run ahead of its reader (then it waits: backpressure)."""
 MAX_MARKS_CHARS = 1_000_000
 """Longest marks text accepted (a long line's ElevenLabs alignment is ~100 kB)."""
 
@@ -60,7 +62,7 @@ class VoicedService:
     """The voices this server speaks with (loaded once, shared by every stream)."""
 
     def __init__(self, synth: Synthesizer, *, max_streams: int = 16, default: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = 1) -> None:
         self.synth = synth
         self.default = default or default_voice()
         names = available_voices()
@@ -68,6 +70,9 @@ class VoicedService:
         self._voices: dict[str, Voice] = {}
         self._lock = threading.Lock()
         self._threads = threads
+        """Intra-op threads of each voice session. One: every stream runs its voice in its own
+        worker thread, so streams fill the cores; a shared intra-op pool would make them
+        queue behind each other (and spin)."""
         self._slots = max_streams
         self.active = 0
 
@@ -106,7 +111,9 @@ class VoicedService:
                 raise InvalidRequest(f"marks have {len(spec.marks)} characters; the limit is "
                                      f"{MAX_MARKS_CHARS}")
             try:
-                return MarksVoice(parse_marks(spec.marks, spec.marks_format))
+                marks = MarksVoice(parse_marks(spec.marks, spec.marks_format))
+                marks.check_text(spec.speak.text)
+                return marks
             except Text2LipsError as exc:
                 raise InvalidRequest(str(exc)) from None
         return self.voice(spec.voice or self.default)
@@ -118,22 +125,21 @@ class VoicedService:
                                 "limit; retry shortly")
         self.active += 1
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue(maxsize=64)
+        # Unbounded on the loop's side; the worker holds a slot per item in flight (QUEUE_ITEMS
+        # of them), so a slow reader still stops the voice. Each item is one call_soon_threadsafe:
+        # no task and no round trip per frame (a dozen streams send ~1,000 items a second).
+        queue: asyncio.Queue = asyncio.Queue()
+        slots = threading.Semaphore(QUEUE_ITEMS)
         stop = threading.Event()
         pacer = Pacer(spec.speak.realtime)
 
         def put(item: object) -> None:
+            while not slots.acquire(timeout=0.5):
+                if stop.is_set():
+                    raise _Cancelled
             if stop.is_set():
                 raise _Cancelled
-            fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-            while not stop.is_set():
-                try:
-                    fut.result(timeout=0.5)
-                    return
-                except TimeoutError:
-                    continue
-            fut.cancel()
-            raise _Cancelled
+            loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def work() -> None:
             try:
@@ -153,6 +159,7 @@ class VoicedService:
         try:
             while True:
                 item = await queue.get()
+                slots.release()
                 if item is None:
                     return
                 if isinstance(item, BaseException):

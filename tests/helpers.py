@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,23 @@ def wait_until(cond: Callable[[], bool], what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.005)
+
+
+class StepClock:
+    """A pacing clock (sidecar.utterance.PacingClock) that moves only when slept on or told:
+    tests drive realtime pacing without waiting, and read back every wait."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+        await asyncio.sleep(0)  # a real await point, as the wall clock's sleep is
 
 
 def decode_with_joins(

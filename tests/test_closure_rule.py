@@ -12,10 +12,14 @@ import numpy as np
 import pytest
 
 from text2lips import Text2LipsError
-from text2lips.closure import closures, fit_rule, write_rule
+from text2lips.closure import closures, decode_pieces, fit_pieces, fit_rule, write_rule
+from text2lips.data.dataset import load_clips
 from text2lips.data.lips import inner_opening
-from text2lips.runtime import ModelInfo
+from text2lips.decode import decode_clips
+from text2lips.evaluate import free_running_rows
+from text2lips.runtime import ModelInfo, Synthesizer
 from text2lips.runtime.closure_rule import INNER, ClosureRule, bilabial_mask
+from text2lips.testing import tiny_test_model
 from text2lips.text import text_to_sequence
 
 TACOTRON = Path(__file__).resolve().parents[1] / "models" / "tacotron"
@@ -51,6 +55,39 @@ def test_rule_round_trips_through_model_metadata_and_bad_ones_are_refused():
         ModelInfo.from_metadata({"closure": {"gain": 1.0, "target": [0.0] * 59}}, "m")
     with pytest.raises(Text2LipsError, match="gain"):
         ClosureRule(-1.0, np.zeros(60))
+
+
+def test_the_closure_fit_decodes_and_scores_as_eval_does(tmp_path, fixture_data):
+    # One decode path: the fit's frames are eval's (network alone, to the true length), its
+    # attention is what the served rule reads, and its gain-0 row is eval's metric.
+    model = tiny_test_model(tmp_path / "m")  # closure rule: gain 3 toward the neutral lips
+    synth = Synthesizer.load(model)
+    pieces = fit_pieces(load_clips(fixture_data, "lrs3", "pretrain"))
+    assert len(pieces) >= 2
+    fitted = decode_pieces(synth, pieces)
+    evaluated = decode_clips(synth, pieces, to_true_length=True, rule=False)
+    served = decode_clips(synth, pieces, to_true_length=True, rule=True)
+    rule = synth.info.closure
+    assert rule is not None
+    for p, (frames, align), want, shown in zip(pieces, fitted, evaluated, served, strict=True):
+        np.testing.assert_array_equal(frames, want)
+        assert align.shape == (p.n_frames, len(text_to_sequence(p.text)))
+        np.testing.assert_allclose(align.sum(axis=1), 1.0, atol=1e-4)  # attention weights
+        np.testing.assert_allclose(rule.apply(frames, align @ p.mask), shown, atol=1e-5)
+    fit = fit_rule(model, fixture_data)
+    assert fit.pieces == len(pieces)
+    rows = free_running_rows(synth, pieces, rule=False)  # type: ignore[arg-type]
+    for key in ("l1_mm", "opening_r", "motion_ratio"):
+        assert fit.rows[0][key] == pytest.approx(np.mean([r[key] for r in rows]), abs=1e-4)
+
+
+def test_alignment_is_refused_by_an_engine_without_attention(tmp_path):
+    from text2lips.runtime import SynthesisOptions
+
+    synth = Synthesizer.load(tiny_test_model(tmp_path / "m"))
+    synth.backend.attention = None  # as the CUDA-graph engine declares
+    with pytest.raises(Text2LipsError, match="does not report attention"):
+        synth.batch_decoder(1).add(0, "Hi.", SynthesisOptions(alignment=True))
 
 
 @pytest.mark.data  # fits on the real training split

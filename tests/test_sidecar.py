@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -27,12 +26,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from helpers import WAIT_S, wait_until
+from helpers import WAIT_S, StepClock, wait_until
 
 from sidecar.config import ConfigError, ServerConfig, from_args
 from sidecar.logging import configure
 from sidecar.scheduler import StepGate
 from sidecar.server import SERVICE_NAME, BackgroundServer
+from sidecar.utterance import MonotonicClock, Pacer
 from text2lips import __version__
 from text2lips.blendshapes import (
     BLENDSHAPE_NAMES,
@@ -65,10 +65,10 @@ def synth(model_dir: Path) -> Synthesizer:
 
 
 @contextlib.contextmanager
-def serving(synth: Synthesizer, gate: StepGate | None = None,
+def serving(synth: Synthesizer, gate: StepGate | None = None, clock: StepClock | None = None,
             **settings: object) -> Iterator[BackgroundServer]:
     config = ServerConfig(host="127.0.0.1", port=0, **settings)  # type: ignore[arg-type]
-    with BackgroundServer(config, synth, gate=gate) as srv:
+    with BackgroundServer(config, synth, gate=gate, clock=clock) as srv:
         yield srv
 
 
@@ -184,18 +184,35 @@ def test_deadline_exceeded_mid_utterance(synth: Synthesizer) -> None:
         wait_until(lambda: srv.scheduler.load == (0, 0), "the expired call to leave the batch")
 
 
-def test_realtime_pacing_follows_the_wall_clock(stub: pb_grpc.LipSyncStub) -> None:
-    t0 = time.monotonic()
-    frames = []
-    arrival = []
-    for f in stub.Speak(pb.SpeakRequest(text="Hi there.", pacing=pb.PACING_REALTIME),
-                        timeout=WAIT_S):
-        frames.append(f)
-        arrival.append(time.monotonic() - t0)
-    # Sent on the wall clock: the stream takes as long as the animation, never less.
-    assert frames[-1].time_s > 0.2
-    assert arrival[-1] >= frames[-1].time_s
-    assert arrival[-1] - arrival[0] >= frames[-1].time_s - 0.05
+@pytest.mark.parametrize("rate", [0.0, 60.0])
+def test_realtime_pacing_sends_each_frame_at_its_time(synth: Synthesizer, rate: float) -> None:
+    # On a clock that moves only when paced, decoding takes no time: each frame must wait
+    # exactly until its time_s after the first, so the stream lasts as long as the animation.
+    clock = StepClock()
+    with serving(synth, clock=clock) as srv, connect(srv) as stub:
+        frames = speak(stub, "Hi there.", pacing=pb.PACING_REALTIME, frame_rate=rate)
+        times = [f.time_s for f in frames]
+        assert times[-1] > 0.2
+        np.testing.assert_allclose(clock.sleeps, np.diff(times), atol=1e-6)
+        assert clock.t == pytest.approx(times[-1])
+        speak(stub, "Hi there.", frame_rate=rate)  # as fast as possible: never paced
+        assert clock.t == pytest.approx(times[-1])
+
+
+def test_pacer_waits_only_for_frames_ahead_of_its_clock() -> None:
+    clock = StepClock()
+    pacer = Pacer(True, clock)
+
+    async def frames() -> None:
+        await pacer.wait(0.0)  # the first frame starts the clock and goes at once
+        clock.t += 0.5  # decoding fell half a second behind
+        await pacer.wait(0.25)  # already late: sent at once
+        await pacer.wait(0.75)  # 0.25 s ahead: waits for it
+        await Pacer(False, clock).wait(9.0)  # not realtime: never waits
+
+    asyncio.run(frames())
+    assert clock.sleeps == [pytest.approx(0.25)]
+    assert isinstance(Pacer(True).clock, MonotonicClock)  # serving paces on the wall clock
 
 
 @pytest.mark.parametrize("rate", [60.0, 30.0])
@@ -498,13 +515,18 @@ def test_converse_queue_limit(synth: Synthesizer) -> None:
 
 
 def test_graceful_shutdown_lets_live_utterances_finish(synth: Synthesizer) -> None:
-    srv = BackgroundServer(ServerConfig(port=0), synth).start()
+    # The gate holds the utterance after its first frame until stop() has begun: it is live
+    # when the server stops however fast or loaded the machine is.
+    gate = StepGate()
+    srv = BackgroundServer(ServerConfig(port=0), synth, gate=gate).start()
     try:
         with connect(srv) as stub:
-            call = stub.Speak(pb.SpeakRequest(text=TEXT, pacing=pb.PACING_REALTIME),
-                              timeout=WAIT_S)
+            gate.allow(1)
+            call = stub.Speak(pb.SpeakRequest(text=TEXT), timeout=WAIT_S)
             assert next(call).index == 0
-            stopping = asyncio.run_coroutine_threadsafe(srv.sidecar.stop(5.0), srv.loop)
+            stopping = asyncio.run_coroutine_threadsafe(srv.sidecar.stop(WAIT_S), srv.loop)
+            wait_until(lambda: srv.sidecar.stopping, "stop() to begin")
+            gate.open()
             rest = list(call)  # the live utterance plays out in full
             assert rest[-1].last
             stopping.result(WAIT_S)

@@ -94,6 +94,8 @@ def test_client_marks_give_frames_and_no_audio(stub):
     ({"voice": "espeak", "marks": pb.ClientMarks(format="words", data="[]")}, "both time"),
     ({"marks": pb.ClientMarks(format="srt", data="x")}, "marks format 'srt'"),
     ({"marks": pb.ClientMarks(format="azure", data="{oops")}, "not azure marks"),
+    ({"marks": pb.ClientMarks(format="words", data='[{"word": "Goodbye", "start": 0, "end": 0.4}]'
+                              )}, "the text says 'hello', the marks 'goodbye'"),
 ])
 def test_bad_requests_are_invalid_argument(stub, kw, message):
     with pytest.raises(grpc.RpcError) as e:

@@ -214,6 +214,34 @@ def test_bad_marks_are_clear_errors(tmp_path):
         read_marks(tmp_path / "missing.json", "words")
 
 
+def test_decoder_windows_start_small_grow_and_cover_the_sentence():
+    from text2lips.voice.piper import FIRST_WINDOW, windows
+
+    for total, before in [(10, 0), (24, 0), (47, 0), (500, 0), (300, 400), (1, 50)]:
+        w = list(windows(total, before))
+        assert w[0][0] == 0 and w[-1][1] == total
+        assert all(a[1] == b[0] for a, b in zip(w, w[1:], strict=False))  # contiguous
+        assert all(b - a >= min(FIRST_WINDOW, total) for a, b in w)  # no sliver at the end
+    assert list(windows(500, 0))[:3] == [(0, 24), (24, 72), (72, 216)]
+
+
+@needs_piper
+def test_windowed_decoding_is_the_whole_sentence_decode(joe):
+    """The audio decoded a window at a time (with CONTEXT_FRAMES either side) is the audio
+    of one pass over the sentence, to one PCM16 step: the cuts cannot be heard."""
+    text = "Take the lantern and stay on the marked path; the marsh is deep."
+    ids, _, _ = joe._ids(joe._piper.phonemize(text)[0])
+    latent, _ = joe._encoder.run(None, {"input": np.array([ids], np.int64),
+                                        "input_lengths": np.array([len(ids)], np.int64),
+                                        "scales": joe._scales})
+    total = latent.shape[2]
+    whole = joe._decode(latent, 0, total).astype(int)
+    parts = np.concatenate([joe._decode(latent, a, b) for a, b in [(0, 24), (24, 72),
+                                                                    (72, total)]]).astype(int)
+    assert len(parts) == len(whole) == total * 256
+    assert np.abs(parts - whole).max() <= 1
+
+
 @needs_piper
 def test_join_concatenates_pieces(joe):
     chunks = list(joe.synthesize("Follow me, quickly. The bridge is out."))
@@ -276,6 +304,19 @@ def test_speak_with_marks_and_bad_options(tmp_path):
         done = _t2l("speak", "Hello.", *args)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_marks_must_time_the_words_of_the_text(tmp_path):
+    marks = MarksVoice(read_marks(MARKS / "words.json", "words"))
+    marks.check_text("BOB bought a map -- then met me!")  # case and punctuation aside
+    with pytest.raises(Text2LipsError, match="word 4: the text says 'mop', the marks 'map'"):
+        marks.check_text("Bob bought a mop, then met me.")
+    with pytest.raises(Text2LipsError, match="the text has 8 words and the marks 7"):
+        marks.check_text("Bob bought a map, then met me again.")
+    done = _t2l("speak", "Bob sold a map, then met me.", "--marks", str(MARKS / "polly.marks"),
+                "--marks-format", "polly", "-o", str(tmp_path / "m.npy"))
+    assert done.returncode == 2 and "word 2: the text says 'sold'" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_bake_stores_the_voice_audio_with_the_lips(synth, tmp_path):

@@ -106,33 +106,24 @@ def attention_centres(align: np.ndarray, mask: np.ndarray) -> list[tuple[int, fl
 def neural_closures(
     model_dir: str | Path, text: str, speaker: str | None = None, rule: bool = True
 ) -> ClosureReport:
-    """Decode `text` with a neural model directory and check every p/b/m letter
-    ("ph" is an f), with the model's closure rule unless `rule` is False."""
-    import torch
-
-    from text2lips.model.checkpoint import load_model, read_metadata
+    """Decode `text` with a neural model directory as it is served (torch-cpu, gate-stopped)
+    and check every p/b/m letter ("ph" is an f), with the model's closure rule unless `rule`
+    is False."""
+    from text2lips.decode import clip_options, decode_aligned
+    from text2lips.runtime import Synthesizer
     from text2lips.runtime.closure_rule import bilabial_mask
-    from text2lips.runtime.voice import ModelInfo
-    from text2lips.text import sequence_to_text, text_to_sequence
+    from text2lips.text import sequence_to_text
 
-    path = Path(model_dir)
-    net = load_model(path).eval()
-    info = ModelInfo.from_metadata(read_metadata(path), fallback_name=path.name)
-    reference = info.reference_for(speaker)
-    ids = text_to_sequence(text)
-    with torch.no_grad():
-        out = net.infer(torch.tensor([ids]), torch.tensor([len(ids)]))
-    n = int(out.lengths[0])
-    frames = out.frames_post[0, :n].numpy()
-    align = out.alignments[0, :n].numpy()  # (T, L)
-    mask = bilabial_mask(ids)
-    if rule and info.closure is not None:
-        frames = info.closure.apply(frames, align @ mask)
+    synth = Synthesizer.load(model_dir, backend="torch-cpu")
+    ids = synth.encode_text(text)
+    ((frames, align),) = decode_aligned(synth, [(text, clip_options(None, rule=rule))])
+    reference = synth.info.reference_for(speaker)
     opening = L.inner_opening(L.shape_from_target(frames, reference))
     centres = [
-        (f"{sequence_to_text([ids[j]])}@{j}", frame) for j, frame in attention_centres(align, mask)
+        (f"{sequence_to_text([ids[j]])}@{j}", frame)
+        for j, frame in attention_centres(align, bilabial_mask(ids))
     ]
-    return ClosureReport(text, info.name, n, _shares(opening, centres))
+    return ClosureReport(text, synth.info.name, len(frames), _shares(opening, centres))
 
 
 def viseme_closures(
@@ -156,13 +147,38 @@ def viseme_closures(
     return ClosureReport(text, "viseme", len(track), _shares(opening, centres))
 
 
+def timeline_closures(
+    model: str | Path, text: str, speaker: str | None = None, rule: bool = True
+) -> ClosureReport:
+    """Render `text` with a model that follows a phoneme timeline (the phoneme-timed kind) on
+    espeak-ng's timing, as it is served, and check every p/b/m phoneme at its time."""
+    from text2lips import FRAME_DIM
+    from text2lips.articulation import BILABIALS
+    from text2lips.decode import decode_jobs
+    from text2lips.runtime import SynthesisOptions, Synthesizer
+    from text2lips.text.timeline import espeak_timeline
+
+    synth = Synthesizer.load(model, backend="torch-cpu")
+    tl = espeak_timeline(text, rate_wpm=getattr(synth, "rate_wpm", 175))
+    options = SynthesisOptions(reference=np.zeros(FRAME_DIM, np.float32), closure=rule,
+                               timeline=tl)
+    (frames,) = decode_jobs(synth, [(text, options)])
+    opening = L.inner_opening(L.shape_from_target(frames, synth.info.reference_for(speaker)))
+    centres = [(f"{p.phoneme}@{k}", (p.start_s + p.end_s) / 2 * FRAME_RATE)
+               for k, p in enumerate(tl.phonemes) if p.phoneme in BILABIALS]
+    return ClosureReport(text, synth.info.name, len(frames), _shares(opening, centres))
+
+
 def closures(
     model: str | Path, text: str, speaker: str | None = None, rule: bool = True
 ) -> ClosureReport:
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import PHONEME, VISEME, kind_of
 
-    if kind_of(model) == "viseme":
+    kind = kind_of(model)
+    if kind == VISEME:
         return viseme_closures(text, speaker, model)
+    if kind == PHONEME:
+        return timeline_closures(model, text, speaker, rule)
     return neural_closures(model, text, speaker, rule)
 
 
@@ -181,7 +197,8 @@ class RuleFit:
     truth_closed: float
     """Share of the truth's bilabials that close by the check's criterion."""
     rows: list[dict]
-    """Per gain (0 = no rule): closed share, l1_mm, opening_r, motion_ratio."""
+    """Per gain (0 = no rule): closed share, and the means over pieces of eval's l1_mm,
+    opening_r and motion_ratio (evaluate.clip_metrics)."""
     gain: float
     target: np.ndarray
 
@@ -195,6 +212,28 @@ class RuleFit:
         }
 
 
+@dataclass(frozen=True)
+class FitPiece:
+    """A word-aligned training piece with a bilabial, as the fit uses it (it decodes and is
+    judged like a clip: `text`, `n_frames`, `target`, `reference`)."""
+
+    clip_id: str
+    """`<clip>@<first frame>`, as training names its pieces."""
+    text: str
+    target: np.ndarray
+    """(T, 60) true displacements."""
+    reference: np.ndarray
+    """(60,) the speaker's neutral lips."""
+    mask: np.ndarray
+    """(L,) 1 on the text's bilabial letters (closure_rule.bilabial_mask)."""
+    truth: list[tuple[int, float]]
+    """(letter index, frame) of each bilabial, placed by the LRS3 word timings."""
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.target)
+
+
 def _truth_centres(pos: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]:
     """(letter index, frame) for each masked letter from word-timed symbol positions."""
     out = []
@@ -202,6 +241,39 @@ def _truth_centres(pos: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]
         near = np.flatnonzero(np.abs(pos - j) < 0.5)
         out.append((int(j), float(near.mean()) if len(near) else float(np.abs(pos - j).argmin())))
     return out
+
+
+def fit_pieces(clips: list[Any], segment_s: float = 2.5) -> list[FitPiece]:
+    """The clips cut into the word-aligned pieces training uses, keeping those with a p, b or
+    m whose letters the word timings place."""
+    from text2lips.runtime.closure_rule import bilabial_mask
+    from text2lips.text import text_to_sequence
+    from text2lips.train import segment_clips, symbol_positions
+
+    reference = {c.clip_id: c.reference for c in clips}
+    out = []
+    for piece in segment_clips(clips, segment_s):
+        ids = text_to_sequence(piece.text)
+        mask = bilabial_mask(ids)
+        target = piece.target
+        pos = symbol_positions(ids, piece.words, len(target))
+        if not mask.any() or pos is None:
+            continue
+        ref = reference[piece.clip_id.split("@")[0]]
+        truth = _truth_centres(pos, mask)
+        out.append(FitPiece(piece.clip_id, piece.text, target, ref, mask, truth))
+    return out
+
+
+def decode_pieces(
+    synth: Any, pieces: list[FitPiece], max_batch: int = 16
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The network alone (no rule), free-running to each piece's true length, with its
+    attention: `evaluate.decode_clips(..., to_true_length=True, rule=False)`'s frames."""
+    from text2lips.decode import clip_options, decode_aligned
+
+    jobs = [(p.text, clip_options(p.n_frames, rule=False)) for p in pieces]
+    return decode_aligned(synth, jobs, max_batch=max_batch)
 
 
 def fit_rule(
@@ -213,60 +285,30 @@ def fit_rule(
 ) -> RuleFit:
     """Fit the closure rule of a neural model on the training split (see the module doc);
     `max_pieces` keeps only the first pieces with a bilabial (quick checks)."""
-    import torch
-
     from text2lips.data.dataset import load_clips
-    from text2lips.evaluate import pearson
-    from text2lips.model.checkpoint import load_model
-    from text2lips.runtime.closure_rule import ClosureRule, bilabial_mask
-    from text2lips.text import text_to_sequence
-    from text2lips.train import segment_clips, symbol_positions
+    from text2lips.evaluate import clip_metrics
+    from text2lips.runtime import Synthesizer
+    from text2lips.runtime.closure_rule import ClosureRule
 
-    net = load_model(Path(model_dir)).eval()
-    clips = load_clips(data_dir, "lrs3", "pretrain")
-    reference = {c.clip_id: c.reference for c in clips}
-    items = []  # (ids, mask, target frames, reference, truth centres)
-    for piece in segment_clips(clips, segment_s):
-        ids = text_to_sequence(piece.text)
-        mask = bilabial_mask(ids)
-        pos = symbol_positions(ids, piece.words, len(piece.target))
-        if not mask.any() or pos is None:
-            continue
-        ref = reference[piece.clip_id.split("@")[0]]
-        items.append((ids, mask, piece.target, ref, _truth_centres(pos, mask)))
-    items = items[:max_pieces]
+    items = fit_pieces(load_clips(data_dir, "lrs3", "pretrain"), segment_s)[:max_pieces]
     if not items:
         raise Text2LipsError("no training pieces with p, b or m to fit the closure rule on")
-
-    # The network alone, free-running to each piece's true length, batched by length.
-    decoded: list[tuple[np.ndarray, np.ndarray]] = [None] * len(items)  # type: ignore[list-item]
-    order = sorted(range(len(items)), key=lambda i: len(items[i][2]))
-    with torch.no_grad():
-        for k in range(0, len(order), batch_size):
-            idx = order[k : k + batch_size]
-            lengths = torch.tensor([len(items[i][0]) for i in idx])
-            text = torch.zeros(len(idx), int(lengths.max()), dtype=torch.int64)
-            for r, i in enumerate(idx):
-                text[r, : len(items[i][0])] = torch.tensor(items[i][0])
-            n_max = max(len(items[i][2]) for i in idx)
-            out = net.infer(text, lengths, max_frames=n_max, stop=False)
-            for r, i in enumerate(idx):
-                n, nl = len(items[i][2]), len(items[i][0])
-                decoded[i] = (out.frames_post[r, :n].numpy(), out.alignments[r, :n, :nl].numpy())
+    synth = Synthesizer.load(model_dir, backend="torch-cpu")
+    decoded = decode_pieces(synth, items, batch_size)
 
     # The truth: how often its lips close at its bilabials, and the shape they close to.
     truth_closed, closed_frames = 0, []
     half = int(round(WINDOW_S * FRAME_RATE))
-    for _, _, target, ref, centres in items:
-        opening = L.inner_opening(L.shape_from_target(target, ref))
-        checked = _shares(opening, [(str(j), f) for j, f in centres])
-        for (_, frame), c in zip(centres, checked, strict=True):
+    for it in items:
+        opening = L.inner_opening(L.shape_from_target(it.target, it.reference))
+        checked = _shares(opening, [(str(j), f) for j, f in it.truth])
+        for (_, frame), c in zip(it.truth, checked, strict=True):
             if c.closed:
                 truth_closed += 1
                 a = max(int(round(frame)) - half, 0)
                 b = max(min(int(round(frame)) + half + 1, len(opening)), a + 1)
-                closed_frames.append(target[a + int(opening[a:b].argmin())])
-    n_bilabials = sum(len(it[4]) for it in items)
+                closed_frames.append(it.target[a + int(opening[a:b].argmin())])
+    n_bilabials = sum(len(it.truth) for it in items)
     truth_share = truth_closed / n_bilabials
     if not closed_frames:
         raise Text2LipsError("the training truth never closes at a bilabial: nothing to fit")
@@ -275,25 +317,18 @@ def fit_rule(
     rows, chosen = [], None
     for gain in (0.0, *FIT_GAINS):
         rule = ClosureRule(gain, closed)
-        hit, l1s, rs, motions = 0, [], [], []
-        for (_, mask, target, ref, _), (frames, align) in zip(items, decoded, strict=True):
-            shown = rule.apply(frames, align @ mask)
-            opening = L.inner_opening(L.shape_from_target(shown, ref))
-            true_opening = L.inner_opening(L.shape_from_target(target, ref))
-            centres = [(str(j), f) for j, f in attention_centres(align, mask)]
+        hit, metrics = 0, []
+        for it, (frames, align) in zip(items, decoded, strict=True):
+            shown = rule.apply(frames, align @ it.mask)
+            opening = L.inner_opening(L.shape_from_target(shown, it.reference))
+            centres = [(str(j), f) for j, f in attention_centres(align, it.mask)]
             hit += sum(c.closed for c in _shares(opening, centres))
-            l1s.append(float(np.abs(L.as_points(shown) - L.as_points(target)).sum(-1).mean()))
-            rs.append(pearson(opening, true_opening))
-            motions.append(float(opening.std() / max(true_opening.std(), 1e-9)))
+            metrics.append(clip_metrics(shown, it))  # type: ignore[arg-type]
         share = hit / n_bilabials
         rows.append(
-            {
-                "gain": gain,
-                "closed": round(share, 4),
-                "l1_mm": round(float(np.mean(l1s)), 4),
-                "opening_r": round(float(np.mean(rs)), 4),
-                "motion_ratio": round(float(np.mean(motions)), 4),
-            }
+            {"gain": gain, "closed": round(share, 4)}
+            | {k: round(float(np.mean([m[k] for m in metrics])), 4)
+               for k in ("l1_mm", "opening_r", "motion_ratio")}
         )
         if chosen is None and gain > 0 and share >= truth_share:
             chosen = gain
@@ -335,9 +370,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_fit(args: argparse.Namespace) -> int:
     from text2lips.runtime.closure_rule import ClosureRule
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if kind_of(args.model) == "viseme":
+    if kind_of(args.model) == VISEME:
         raise Text2LipsError("--fit is for neural models: the viseme baseline closes by itself")
     fit = fit_rule(args.model, args.data)
     print(json.dumps(fit.as_dict()))

@@ -13,13 +13,13 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
 from text2lips.data.dataset import Clip, load_clips
+from text2lips.decode import decode_clips, decode_jobs
 from text2lips.runtime import SynthesisOptions, Synthesizer
 
 
@@ -67,37 +67,6 @@ def clip_metrics(pred: np.ndarray, clip: Clip) -> dict[str, float]:
     }
 
 
-def decode_clips(
-    synth: Synthesizer,
-    clips: list[Clip],
-    *,
-    to_true_length: bool,
-    max_batch: int = 16,
-    rule: bool = True,
-) -> list[np.ndarray]:
-    """Free-running (T, 60) displacements for each clip, batched; gate-stopped if not to length."""
-    out: dict[int, list[np.ndarray]] = {i: [] for i in range(len(clips))}
-    todo = list(range(len(clips)))
-    bd = synth.batch_decoder(max_batch)
-    while todo or len(bd):
-        while todo and len(bd) < max_batch:
-            i = todo.pop(0)
-            # Displacements are compared, so the reference added to them does not matter.
-            bd.add(
-                i,
-                clips[i].text,
-                SynthesisOptions(
-                    reference=np.zeros(FRAME_DIM, np.float32),
-                    max_frames=clips[i].n_frames if to_true_length else None,
-                    stop=not to_true_length,
-                    closure=rule,
-                ),
-            )
-        for i, frame in bd.step():
-            out[i].append(frame.displacement)
-    return [np.stack(out[i]) for i in range(len(clips))]
-
-
 def teacher_forced_smooth_l1(synth: Synthesizer, clips: list[Clip]) -> float | None:
     """The paper's headline number: smooth L1 (beta 1) of the frames with ground truth fed
     back, per clip then averaged; no gate term (the training loss with it is
@@ -128,23 +97,6 @@ def free_running_rows(
     the closure fit, so they report the same figure for the same weights."""
     preds = decode_clips(synth, clips, to_true_length=True, rule=rule, max_batch=max_batch)
     return [clip_metrics(p, c) | {"clip": c.clip_id} for p, c in zip(preds, clips, strict=True)]
-
-
-def network_synthesizer(net: Any, device: str = "cpu") -> Synthesizer:
-    """A Synthesizer around an in-memory LipDecoder (a model being trained or fitted), served
-    as `Synthesizer.load` serves its checkpoint on torch-cpu, without a closure rule. It puts
-    the network in eval mode; a caller that goes on training switches it back."""
-    from text2lips.runtime.backend import TorchBackend
-    from text2lips.runtime.voice import ModelInfo
-
-    cfg = net.config
-    return Synthesizer(
-        TorchBackend(net, device),
-        ModelInfo(name="in-memory"),
-        gate_threshold=cfg.gate_threshold,
-        max_frames_per_symbol=cfg.max_frames_per_symbol,
-        min_frames=cfg.min_frames,
-    )
 
 
 def _mean(rows: list[dict[str, float]], key: str) -> float:
@@ -259,9 +211,9 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if args.word_timings and kind_of(args.model) != "viseme":
+    if args.word_timings and kind_of(args.model) != VISEME:
         raise Text2LipsError("--word-timings is for --model viseme; render any timed model at "
                              "the clips' word timings with --timing true --split pretrain")
     if args.max_clips is not None and args.max_clips < 1:
@@ -325,23 +277,6 @@ def run(args: argparse.Namespace) -> int:
 TIMINGS = ("own", "true")
 """`true`: timed models render on each clip's real timing (LRS3 pretrain word timings);
 `own`: every model times the text itself (espeak-ng for timed models, the gate for Tacotron)."""
-
-
-def decode_jobs(
-    synth: Synthesizer, jobs: list[tuple[str, SynthesisOptions]], *, max_batch: int = 16
-) -> list[np.ndarray]:
-    """(T, 60) displacements of each (text, options), batched through the same BatchDecoder
-    as serving."""
-    out: dict[int, list[np.ndarray]] = {i: [] for i in range(len(jobs))}
-    todo = list(range(len(jobs)))
-    bd = synth.batch_decoder(max_batch)
-    while todo or len(bd):
-        while todo and len(bd) < max_batch:
-            i = todo.pop(0)
-            bd.add(i, jobs[i][0], jobs[i][1])
-        for i, frame in bd.step():
-            out[i].append(frame.displacement)
-    return [np.stack(out[i]) for i in range(len(jobs))]
 
 
 def _opening_of(disp: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from text2lips.data import lips as L
     from text2lips.data.dataset import load_clips
     from text2lips.data.timing import clip_timeline
-    from text2lips.evaluate import decode_jobs
+    from text2lips.decode import decode_jobs
     from text2lips.runtime import SynthesisOptions, Synthesizer
     from text2lips.text.timeline import espeak_timeline
 

@@ -43,6 +43,9 @@ class SynthesisOptions:
     """When each phoneme is said (a voice's alignment, a game's marks, a clip's real timing).
     Models that follow a timeline (`Synthesizer.timed`) render on it, one frame per 12.5 ms of
     it; None: they time the text with espeak-ng. Models that time themselves ignore it."""
+    alignment: bool = False
+    """Also give each frame the decoder's attention over the text (`Frame.attention`): where
+    the closure check and fit find when a letter is said. Engines without it refuse."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class Frame:
     """True on the utterance's final frame."""
     displacement: np.ndarray | None = None
     """(60,) float32 model output before the reference is added (training target space)."""
+    attention: np.ndarray | None = None
+    """(L,) float32 attention over the utterance's L symbols at this step, when
+    `SynthesisOptions.alignment` asked for it."""
 
 
 @dataclass
@@ -69,6 +75,8 @@ class _Utterance:
     min_frames: int
     stop: bool
     closure: bool
+    symbols: int
+    alignment: bool = False
     produced: int = 0
 
 
@@ -108,8 +116,15 @@ class BatchDecoder:
         if bound < 1:
             raise Text2LipsError(f"max_frames={bound}: must be >= 1")
         min_frames = min(self.synth.min_frames, bound)
+        if opts.alignment and getattr(self.synth.backend, "attention", None) is None:
+            raise Text2LipsError(
+                f"backend {getattr(self.synth.backend, 'name', '?')} does not report attention "
+                "(SynthesisOptions.alignment): use torch-cpu or onnxruntime"
+            )
+        symbols = len(ids) if opts.alignment else 0
         self._pending.append(
-            (_Utterance(key, ref, bound, min_frames, opts.stop, opts.closure), ids)
+            (_Utterance(key, ref, bound, min_frames, opts.stop, opts.closure, symbols,
+                        opts.alignment), ids)
         )
 
     def remove(self, key: Hashable) -> None:
@@ -135,6 +150,8 @@ class BatchDecoder:
             return []
         self._rows, res = backend.step(self._rows)
         self.steps += 1
+        # (B, L) attention, read only when some row asked for it (a device copy per step).
+        attention = backend.attention(self._rows) if any(u.alignment for u in self._live) else None
         frames = res.frames
         rule = self.synth.info.closure
         if rule is not None and res.closure is not None:
@@ -164,6 +181,7 @@ class BatchDecoder:
                         landmarks=(u.reference + disp).astype(np.float32),
                         last=last,
                         displacement=disp,
+                        attention=attention[i, : u.symbols].copy() if u.alignment else None,
                     ),
                 )
             )

@@ -105,7 +105,8 @@ def free_running_l1(
     for the saved weights: each clip decoded from its text alone to its true length through
     the serving BatchDecoder (`evaluate.free_running_rows`, no closure rule), |dx|+|dy|+|dz|
     averaged over the 20 points and the frames of a clip, then over clips."""
-    from text2lips.evaluate import free_running_rows, network_synthesizer
+    from text2lips.decode import network_synthesizer
+    from text2lips.evaluate import free_running_rows
 
     was_training = model.training
     try:

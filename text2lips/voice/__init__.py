@@ -48,8 +48,19 @@ class VoiceChunk:
     """Samples per second of `audio` (0 without audio)."""
     start_s: float
     """Where the chunk starts on the utterance's clock, seconds."""
-    timeline: PhonemeTimeline
-    """The chunk's phonemes, seconds from the chunk's start; it lasts as long as `audio`."""
+    timeline: PhonemeTimeline | None
+    """The phonemes of the piece (a sentence or clause) this chunk starts, seconds from the
+    chunk's start; it lasts as long as the piece's audio, which may come in several chunks
+    (a long sentence's audio is decoded a window at a time). None on a piece's later chunks,
+    so the lips of a piece can be rendered as soon as its first audio is ready."""
+
+    @property
+    def end_s(self) -> float:
+        """Where the chunk's audio ends on the utterance's clock (for a voice without sound,
+        where its timeline ends)."""
+        if self.sample_rate:
+            return self.start_s + len(self.audio) / self.sample_rate
+        return self.start_s + (self.timeline.duration_s if self.timeline is not None else 0.0)
 
 
 class Voice(Protocol):
@@ -74,7 +85,8 @@ def join(chunks: Iterable[VoiceChunk]) -> tuple[np.ndarray, int, PhonemeTimeline
     for c in chunks:
         audio.append(c.audio)
         rate = c.sample_rate or rate
-        timeline = c.timeline if timeline is None else timeline.concat(c.timeline)
+        if c.timeline is not None:
+            timeline = c.timeline if timeline is None else timeline.concat(c.timeline)
     if timeline is None:
         raise Text2LipsError("the voice produced nothing")
     return (np.concatenate(audio) if audio else np.zeros(0, np.int16)), rate, timeline

@@ -3,6 +3,7 @@ rendered on the voice's own timeline, so frame i is at i / 80 s of the audio."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -17,39 +18,65 @@ from text2lips.voice import Voice, VoiceChunk
 def voiced(
     synth: Synthesizer, voice: Voice, text: str, options: SynthesisOptions | None = None
 ) -> Iterator[VoiceChunk | Frame]:
-    """VoiceChunks and Frames in time order: a chunk, then its frames. Frames count on across
-    chunks and the last has `last=True` (it is held back until the voice is done, one frame)."""
+    """VoiceChunks and Frames in time order: each chunk, then the frames of its time. Frames
+    count on across chunks and the last has `last=True` (it is held back until the voice is
+    done, one frame). A piece's frames are rendered as they are emitted, from the moment its
+    timeline arrives (with its first audio), not all before the first is sent."""
     if not synth.timed and voice.name != "none":  # "none" lets such a model time itself
         raise Text2LipsError(
             f"model {synth.info.name!r} times itself and cannot follow a voice; use a timed "
             "model (models/default, viseme) or voice 'none'"
         )
     opts = options or SynthesisOptions()
-    produced = 0
+    reference = synth.info.reference_for(opts.speaker, opts.reference)
+    planned = 0  # frames of the pieces seen so far
+    emitted = 0
+    pieces: deque[Iterator[Frame]] = deque()
     held: Frame | None = None
     for chunk in voice.synthesize(text):
         yield chunk
-        end = round((chunk.start_s + chunk.timeline.duration_s) * FRAME_RATE)
-        n = end - produced
-        if n <= 0:
-            continue
-        piece = _fit(chunk.timeline, n)
-        frames = list(synth.stream(text, replace(opts, timeline=piece)))
-        weights = closure_weights(piece, len(frames)) if opts.closure else None
-        rest = rest_weights(piece, len(frames))
-        reference = synth.info.reference_for(opts.speaker, opts.reference)
-        for i, f in enumerate(frames):
+        if chunk.timeline is not None:
+            end = round((chunk.start_s + chunk.timeline.duration_s) * FRAME_RATE)
+            if end > planned:
+                pieces.append(_piece(synth, text, chunk.timeline, end - planned, planned, opts,
+                                     reference))
+                planned = end
+        heard = chunk.end_s * FRAME_RATE  # frames up to the audio sent so far may go
+        while pieces and emitted <= heard:
+            frame = next(pieces[0], None)
+            if frame is None:
+                pieces.popleft()
+                continue
             if held is not None:
                 yield held
-            index = produced + i
-            if rest[i] > 0:
-                f = _toward(f, reference, float(rest[i]))
-            if weights is not None and weights[i] > 0:
-                f = _closed(f, float(weights[i]))
-            held = replace(f, index=index, time_s=index / FRAME_RATE, last=False)
-        produced += len(frames)
+            held = frame
+            emitted += 1
+    for piece in pieces:
+        for frame in piece:
+            if held is not None:
+                yield held
+            held = frame
     if held is not None:
         yield replace(held, last=True)
+
+
+def _piece(synth: Synthesizer, text: str, timeline: PhonemeTimeline, n: int, first: int,
+           opts: SynthesisOptions, reference: np.ndarray) -> Iterator[Frame]:
+    """The frames of one piece, numbered from `first`, with the closure and rest rules."""
+    piece = _fit(timeline, n)
+    frames: Iterator[Frame] = synth.stream(text, replace(opts, timeline=piece))
+    if not synth.timed:  # a model that times itself says how many frames it makes
+        done = list(frames)
+        n, frames = len(done), iter(done)
+    weights = closure_weights(piece, n) if opts.closure else None
+    rest = rest_weights(piece, n)
+    for i, f in enumerate(frames):
+        if rest[i] > 0:
+            f = _toward(f, reference, float(rest[i]))
+        if weights is not None and weights[i] > 0:
+            f = _closed(f, float(weights[i]))
+        index = first + i
+        yield replace(f, index=index, time_s=index / FRAME_RATE, last=False)
 
 
 CLOSURE_HOLD_S = 0.04

@@ -139,16 +139,37 @@ def _strip(word: str) -> str:
 
 class MarksVoice:
     """A game's marks as a voice without sound: lips follow the marks, the game plays its own
-    audio. The text is only checked; the words come from the marks."""
+    audio. The words come from the marks; the text must say the same words (`check_text`)."""
 
     name = "marks"
     licence = ""
     sample_rate = 0
 
     def __init__(self, words: list[TimedWord]) -> None:
+        self.words = words
         self.timeline = marks_timeline(words)
+
+    def check_text(self, text: str) -> None:
+        """Text2LipsError naming the first word where `text` and the marks disagree. Words are
+        compared as the marks write them (case and punctuation aside, hyphens splitting), so
+        the text to give is the one the game's TTS said."""
+        said, marked = _tokens(text), _tokens(" ".join(w.word for w in self.words))
+        for i, (a, b) in enumerate(zip(said, marked, strict=False)):
+            if a != b:
+                raise Text2LipsError(f"the text and the marks differ at word {i + 1}: the text "
+                                     f"says {a!r}, the marks {b!r}; give the text the marks "
+                                     "were made from")
+        if len(said) != len(marked):
+            raise Text2LipsError(f"the text has {len(said)} words and the marks {len(marked)}; "
+                                 "give the text the marks were made from")
 
     def synthesize(self, text: str) -> Iterator[VoiceChunk]:
         import numpy as np
 
+        self.check_text(text)
         yield VoiceChunk(np.zeros(0, np.int16), 0, 0.0, self.timeline)
+
+
+def _tokens(text: str) -> list[str]:
+    words = re.findall(r"[\w']+", text.casefold().replace("\u2019", "'"))
+    return [w.strip("'") for w in words if w.strip("'")]  # quotes around a word are not said
