@@ -254,12 +254,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from text2lips.runtime.kinds import model_kind
+    from text2lips.runtime.kinds import PHONEME, model_kind
     from text2lips.runtime.locate import resolve_model
 
     args.model = resolve_model(args.model)  # a directory, or a name (`default`) as serve takes
     out = args.out if args.out is not None else args.model / "onnx"
-    if model_kind(args.model) == "phoneme":
+    if model_kind(args.model) == PHONEME:
         if args.fp16 or args.no_check or args.opset != 17:
             raise Text2LipsError("a phoneme model exports as one fp32 opset-17 graph, always "
                                  "checked: drop --fp16, --no-check and --opset")

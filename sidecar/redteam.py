@@ -15,6 +15,7 @@ judged, because they depend on the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -149,14 +150,22 @@ class ServerProcess:
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 
+    def descendants(self) -> list[int]:
+        """The server and every process under it (the fork server and the text workers it
+        forked are grandchildren)."""
+        pids, i = [self.proc.pid], 0
+        while i < len(pids):
+            try:
+                pids += [int(p) for p in Path(f"/proc/{pids[i]}/task/{pids[i]}/children")
+                         .read_text().split()]
+            except OSError:
+                pass
+            i += 1
+        return pids
+
     def rss_mb(self) -> float:
-        """RSS of the server and its child processes (text workers)."""
-        pids = [self.proc.pid]
-        try:
-            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-                     .read_text().split()]
-        except OSError:
-            pass
+        """RSS of the server and its text workers."""
+        pids = self.descendants()
         total = 0
         for pid in pids:
             try:
@@ -180,11 +189,16 @@ class ServerProcess:
     def stop(self) -> None:
         self._stop.set()
         if self.alive():
+            pids = self.descendants()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                # Killed, it leaves its workers behind: end them too.
+                for pid in reversed(pids):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                self.proc.wait()
 
 
 def code_of(call: Any) -> str:
@@ -202,24 +216,40 @@ def pct(values: list[float], q: float) -> float | None:
 # --- the attacks ------------------------------------------------------------------------------
 
 
+def fuzz_output(i: int) -> dict[str, float]:
+    """How fuzz text `i` is sent back: streamed at the native rate (1 in 10) or 30 fps (1 in
+    10), else warped to one second at 30 fps: the server still decodes every frame of it, but
+    30 messages instead of hundreds reach the client, which makes the long form minutes, not
+    an hour, on two cores."""
+    if i % 10 == 5:
+        return {}
+    if i % 10 == 6:
+        return {"frame_rate": 30.0}
+    return {"frame_rate": 30.0, "target_duration_s": 1.0}
+
+
 def text_fuzz(target: str, n: int, max_chars: int, rng: random.Random) -> dict[str, Any]:
     """`n` texts from every expansion class (one in 20 at `max_chars`), each read to its last
-    frame; most at 30 fps (the frame rate is not what is fuzzed, and fewer messages make the
-    long form minutes shorter), one in 10 at the native rate."""
+    frame."""
     requests = []
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         size = max_chars if i % 20 == 0 else rng.randint(1, 120)
-        requests.append(pb.SpeakRequest(text=expanding_text(rng, kind, size),
-                                        frame_rate=0.0 if i % 10 == 5 else 30.0))
+        requests.append(pb.SpeakRequest(text=expanding_text(rng, kind, size), **fuzz_output(i)))
     with grpc.insecure_channel(target) as ch:
         stub = pb_grpc.LipSyncStub(ch)
 
         def one(request: pb.SpeakRequest) -> str:
             return code_of(lambda: list(stub.Speak(request, timeout=120)))
 
+        codes: Counter[str] = Counter()
+        t0 = time.monotonic()
         with ThreadPoolExecutor(FUZZ_CLIENTS) as pool:
-            codes = Counter(pool.map(one, requests))
+            for i, code in enumerate(pool.map(one, requests), 1):
+                codes[code] += 1
+                if i % 1000 == 0:  # the long form runs for minutes: show it is moving
+                    print(f"redteam: fuzz {i}/{n} texts ({time.monotonic() - t0:.0f} s): "
+                          f"{dict(codes)}", file=sys.stderr, flush=True)
     return {"texts": n, "codes": dict(codes)}
 
 

@@ -43,6 +43,16 @@ def test_neural_check_finds_every_bilabial_letter_in_order():
     assert [c.label[0] for c in closures(TACOTRON, "PHONE BOB").closures] == ["b", "b"]
 
 
+def test_phoneme_timed_check_finds_every_bilabial_phoneme():
+    # The default model follows a timeline: its p, b and m are placed by espeak-ng's times.
+    report = closures(TACOTRON.parent / "default", "MOM PAID BOB")
+    assert report.model == "phoneme"
+    assert [c.label[0] for c in report.closures] == ["m", "m", "p", "b", "b"]
+    times = [c.time_s for c in report.closures]
+    assert times == sorted(times) and times[-1] < report.frames / 80
+    assert sum(c.closed for c in report.closures) >= 3
+
+
 def test_viseme_check_finds_every_bilabial_phoneme():
     report = closures("viseme", "MOM PAID BOB")
     assert [c.label[0] for c in report.closures] == ["m", "m", "p", "b", "b"]

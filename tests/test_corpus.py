@@ -15,16 +15,14 @@ from text2lips.data.dataset import speaker_references
 from text2lips.train import to_example
 from text2lips.viseme import VisemeModel
 from text2lips.viseme.corpus import (
-    SOURCE_DIR,
     CorpusSettings,
     build_corpus,
-    clean_sentence,
     load_corpus,
     read_header,
-    read_sentences,
     write_corpus,
 )
-from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+from text2lips.viseme.runtime import default_model_file
+from text2lips.viseme.sentences import SOURCE_DIR, clean_sentence, read_sentences
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -55,7 +53,7 @@ It costs $5 today.
 
 @pytest.fixture(scope="module")
 def model() -> VisemeModel:
-    return VisemeModel.load(DEFAULT_MODEL_PATH)
+    return VisemeModel.load(default_model_file())
 
 
 @pytest.fixture(scope="module")

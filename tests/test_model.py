@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,6 +20,7 @@ from text2lips.model import (
     read_metadata,
     save_model,
 )
+from text2lips.text import text_to_sequence
 
 TINY = get_config("tiny")
 VARIANTS = {
@@ -91,34 +93,58 @@ def test_batched_equals_one_by_one() -> None:
             prev1, _, state1 = model.step(prev1, state1, *enc1)
             torch.testing.assert_close(prev1[0], frames[t][i], atol=1e-4, rtol=0)
     # Free-running decoding agrees too, lengths included.
-    both = model.infer(text, lengths, max_frames=12, stop=False)
+    both = model.infer(text, lengths, 12)
     for i, n in enumerate(lens):
-        one = model.infer(text[i : i + 1, :n], lengths[i : i + 1], max_frames=12, stop=False)
+        one = model.infer(text[i : i + 1, :n], lengths[i : i + 1], 12)
         torch.testing.assert_close(one.frames[0], both.frames[i], atol=1e-4, rtol=0)
 
 
-def test_infer_stop_false_decodes_exact_length() -> None:
+def test_infer_decodes_exact_length() -> None:
     model = make_model(VARIANTS["prenet+postnet"])
     text, lengths = batch([5, 2])
-    out = model.infer(text, lengths, max_frames=23, stop=False)
+    out = model.infer(text, lengths, 23)
     assert out.frames.shape == (2, 23, 60) and out.frames_post.shape == (2, 23, 60)
+    assert out.alignments.shape == (2, 23, 5)
     assert out.lengths.tolist() == [23, 23]
+    with pytest.raises(Text2LipsError, match="n_frames=0"):
+        model.infer(text, lengths, 0)
 
 
-def test_infer_respects_hard_bound_when_gate_never_fires() -> None:
+# When an utterance ends (the gate's stop rule and the hard length bound) is the serving
+# loop's alone (runtime.synthesizer.BatchDecoder): these decode an in-memory network through it.
+
+
+def served_lengths(model: LipDecoder, texts: list[str], min_frames: int | None = None,
+                   max_frames: int | None = None) -> list[int]:
+    """Frames the serving loop gives each text, decoded together."""
+    from text2lips.decode import network_synthesizer
+    from text2lips.runtime import SynthesisOptions
+
+    synth = network_synthesizer(model)
+    if min_frames is not None:
+        synth.min_frames = min_frames
+    bd = synth.batch_decoder(len(texts))
+    for i, t in enumerate(texts):
+        bd.add(i, t, SynthesisOptions(reference=np.zeros(60, np.float32), max_frames=max_frames))
+    got = [0] * len(texts)
+    while len(bd):
+        for i, frame in bd.step():
+            got[i] += 1
+            assert frame.last == (i not in bd)
+    return got
+
+
+def test_serving_loop_respects_hard_bound_when_gate_never_fires() -> None:
+    from text2lips.decode import network_synthesizer
+
     model = make_model()
     with torch.no_grad():
         model.decoder.gate_layer.linear_layer.bias.fill_(-100.0)
-    text, lengths = batch([5, 2])
-    out = model.infer(text, lengths)
-    bounds = [model.max_frames_for(5), model.max_frames_for(2)]
+    synth = network_synthesizer(model)
+    bounds = [synth.max_frames_for(5), synth.max_frames_for(2)]
     assert bounds == [15 + TINY.min_frames, 6 + TINY.min_frames]  # 3 frames a symbol + min
-    assert out.lengths.tolist() == bounds
-    assert out.frames.shape == (2, bounds[0], 60)
-    # Frames past an item's length are padding.
-    assert torch.all(out.frames[1, bounds[1] :] == 0)
-    assert torch.any(out.frames[1, : bounds[1]] != 0)
-    assert model.infer(text, lengths, max_frames=7).lengths.tolist() == [7, 7]
+    assert served_lengths(model, ["hello", "hi"]) == bounds
+    assert served_lengths(model, ["hello", "hi"], max_frames=7) == [7, 7]
 
 
 def steer_attention_forward(model: LipDecoder) -> None:
@@ -139,39 +165,49 @@ def steer_attention_forward(model: LipDecoder) -> None:
         att.v.linear_layer.weight[0, 0] = 3.0
 
 
-def test_infer_never_stops_before_attention_reaches_last_symbol() -> None:
+def test_serving_loop_never_stops_before_attention_reaches_last_symbol() -> None:
     model = make_model()
     steer_attention_forward(model)
     with torch.no_grad():
         model.decoder.gate_layer.linear_layer.bias.fill_(100.0)  # the gate always says stop
-    lens = [6, 3, 1]
-    text, lengths = batch(lens)
-    out = model.infer(text, lengths, min_frames=1)
-    assert out.lengths.tolist() == [9, 3, 1]
-    for i, n in enumerate(lens):
-        argmax = out.alignments[i, : out.lengths[i], :n].argmax(dim=1)
+    texts = ["abcdef", "abc", "a"]  # 6, 3 and 1 symbols
+    assert served_lengths(model, texts, min_frames=1) == [9, 3, 1]
+    text, lengths = batch([6, 3, 1])
+    out = model.infer(text, lengths, 9)  # attention walks the same way whatever the symbols
+    for i, (n, k) in enumerate(zip([6, 3, 1], [9, 3, 1], strict=True)):
+        argmax = out.alignments[i, :k, :n].argmax(dim=1)
         assert argmax[-1] == n - 1 and torch.all(argmax[:-1] < n - 1)
-    # min_frames holds items back; having reached the last symbol once is remembered.
-    assert model.infer(text, lengths).lengths.tolist() == [9, TINY.min_frames, TINY.min_frames]
-
-    # An untrained model whose attention never gets there runs to the hard bound.
+    # Past min_frames an item stops at the first frame whose attention is on its last
+    # symbol (now, not once before), or runs to the hard bound when it never gets there:
+    # for the steered model and for an untrained one.
+    assert served_lengths(model, texts) == served_rule(model, texts)
     model = make_model()
     with torch.no_grad():
         model.decoder.gate_layer.linear_layer.bias.fill_(100.0)
-    out = model.infer(text, lengths)
-    for i, n in enumerate(lens):
-        reached = (out.alignments[i, :, :n].argmax(dim=1) >= n - 1).nonzero().flatten()
-        expected = (
-            model.max_frames_for(n) if len(reached) == 0 else max(reached[0] + 1, TINY.min_frames)
-        )
-        assert out.lengths[i] == expected
+    assert served_lengths(model, texts) == served_rule(model, texts)
+
+
+def served_rule(model: LipDecoder, texts: list[str]) -> list[int]:
+    """The serving loop's stop rule, written out from each text's own rollout, for a gate
+    that always fires: the first frame t + 1 >= min_frames with the attention argmax on the
+    last symbol, else the hard bound."""
+    out = []
+    for text in texts:
+        ids = text_to_sequence(text)
+        n = len(ids)
+        bound = TINY.min_frames + int(np.ceil(TINY.max_frames_per_symbol * n))
+        align = model.infer(torch.tensor([ids]), torch.tensor([n]), bound).alignments[0]
+        at_end = (align.argmax(dim=1) >= n - 1).tolist()
+        out.append(next((t + 1 for t in range(bound) if at_end[t] and t + 1 >= TINY.min_frames),
+                        bound))
+    return out
 
 
 def test_infer_is_deterministic_in_eval_and_ignores_dropout() -> None:
     model = make_model(VARIANTS["prenet+postnet"])
     text, lengths = batch([4])
-    a = model.infer(text, lengths, max_frames=10, stop=False)
-    b = model.infer(text, lengths, max_frames=10, stop=False)
+    a = model.infer(text, lengths, 10)
+    b = model.infer(text, lengths, 10)
     assert torch.equal(a.frames_post, b.frames_post)
 
 
@@ -200,13 +236,13 @@ def test_save_load_round_trip(tmp_path, half: bool) -> None:
                     t.copy_(t.half().float())
     else:
         expected = model
-    want = expected.infer(text, lengths, max_frames=8, stop=False)
-    got = loaded.infer(text, lengths, max_frames=8, stop=False)
+    want = expected.infer(text, lengths, 8)
+    got = loaded.infer(text, lengths, 8)
     assert torch.equal(want.frames_post, got.frames_post)
     if half:
         torch.testing.assert_close(
             got.frames_post,
-            model.infer(text, lengths, max_frames=8, stop=False).frames_post,
+            model.infer(text, lengths, 8).frames_post,
             atol=2e-2,
             rtol=0,
         )
@@ -264,6 +300,6 @@ def test_scheduled_sampling_all_own_inputs_equals_free_running() -> None:
     targets = torch.randn(2, 30, 60)
     own = torch.ones(2, 30, dtype=torch.bool)
     forced = model(text, lengths, targets, own_input=own)
-    free = model.infer(text, lengths, max_frames=30, stop=False)
+    free = model.infer(text, lengths, 30)
     torch.testing.assert_close(forced.frames, free.frames, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(model(text, lengths, targets).frames, free.frames, atol=1e-3)

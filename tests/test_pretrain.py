@@ -16,7 +16,7 @@ from text2lips.model import LipDecoder, get_config, load_model, read_metadata
 from text2lips.train import STATE_NAME, to_example, validation_loss
 from text2lips.viseme import VisemeModel
 from text2lips.viseme.corpus import CorpusSettings, build_corpus, load_corpus, write_corpus
-from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+from text2lips.viseme.runtime import default_model_file
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.", "Peter picked a peck of peppers.",
@@ -42,7 +42,7 @@ def pretrain_cli(out: Path, corpus: Path, config: Path, data_dir: Path, *extra: 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, data_dir: Path) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pretrain")
-    clips = build_corpus(VisemeModel.load(DEFAULT_MODEL_PATH), SENTENCES,
+    clips = build_corpus(VisemeModel.load(default_model_file()), SENTENCES,
                          speaker_references(data_dir, "lrs3"), CorpusSettings(seed=SEED))
     corpus = write_corpus(root / "corpus.npz", clips, {"settings": {"seed": SEED}})
     config = root / "tiny.json"

@@ -122,9 +122,7 @@ def _raw_and_mass(synth: Synthesizer, text: str) -> tuple[np.ndarray, np.ndarray
 
     ids = synth.encode_text(text)
     n = synth.max_frames_for(len(ids))
-    out = synth.backend.model.infer(
-        torch.tensor([ids]), torch.tensor([len(ids)]), max_frames=n, stop=False
-    )
+    out = synth.backend.model.infer(torch.tensor([ids]), torch.tensor([len(ids)]), n)
     return out.frames[0].numpy(), out.alignments[0].numpy() @ bilabial_mask(ids)
 
 

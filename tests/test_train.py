@@ -131,8 +131,7 @@ def test_free_running_l1_is_what_eval_reports(short_clips, tmp_path) -> None:
         e = to_example(clip)
         T = len(e.target)
         with torch.no_grad():
-            out = model.eval().infer(e.ids[None], torch.tensor([len(e.ids)]), max_frames=T,
-                                     stop=False)
+            out = model.eval().infer(e.ids[None], torch.tensor([len(e.ids)]), T)
         diff = (out.frames[0] - e.target).reshape(T, 20, 3)
         expected.append(diff.abs().sum(-1).mean().item())  # |dx|+|dy|+|dz|, mean over a clip
     model.train()

@@ -59,6 +59,16 @@ def test_the_control_is_the_same_network_and_recipe_without_pretraining():
     }
 
 
+def test_recorded_validation_l1_is_what_eval_gives(pair):
+    # config.json's val_free_l1_mm is the figure of the one decode path (text2lips.decode):
+    # training validation, `eval --no-rule` and the closure fit agree on it.
+    from text2lips.model.files import read_metadata
+
+    for name in ("tacotron", "edge-scratch"):
+        recorded = read_metadata(MODELS / name)["val_free_l1_mm"]
+        assert recorded == pytest.approx(pair[name]["l1_mm"], abs=5e-4), name
+
+
 def test_pretraining_makes_the_lips_move_more(pair):
     higher, mean, se = clearly_higher(pair, "motion_ratio")
     assert higher, f"motion_ratio: pretrained - scratch = {mean:+.3f} ± {se:.3f}"

@@ -12,9 +12,9 @@ from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.cli import main
 from text2lips.runtime import SynthesisOptions, Synthesizer
 from text2lips.viseme.runtime import (
-    DEFAULT_MODEL_PATH,
     VisemeBackend,
     VisemeSynthesizer,
+    default_model_file,
     load_viseme_synthesizer,
 )
 
@@ -106,7 +106,7 @@ def test_missing_model_file_says_how_to_make_it(tmp_path) -> None:
 
 def test_without_the_data_folder_there_is_one_neutral_speaker(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("TEXT2LIPS_DATA", str(tmp_path))
-    synth = load_viseme_synthesizer(DEFAULT_MODEL_PATH)
+    synth = load_viseme_synthesizer(default_model_file())
     assert list(synth.info.speakers) == ["neutral"] and synth.info.default_speaker == "neutral"
     mouth = synth.info.speakers["neutral"].reshape(20, 3)
     assert 40 < np.ptp(mouth[:, 0]) < 70  # a mouth-sized shape, mm

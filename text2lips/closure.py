@@ -147,13 +147,38 @@ def viseme_closures(
     return ClosureReport(text, "viseme", len(track), _shares(opening, centres))
 
 
+def timeline_closures(
+    model: str | Path, text: str, speaker: str | None = None, rule: bool = True
+) -> ClosureReport:
+    """Render `text` with a model that follows a phoneme timeline (the phoneme-timed kind) on
+    espeak-ng's timing, as it is served, and check every p/b/m phoneme at its time."""
+    from text2lips import FRAME_DIM
+    from text2lips.articulation import BILABIALS
+    from text2lips.decode import decode_jobs
+    from text2lips.runtime import SynthesisOptions, Synthesizer
+    from text2lips.text.timeline import espeak_timeline
+
+    synth = Synthesizer.load(model, backend="torch-cpu")
+    tl = espeak_timeline(text, rate_wpm=getattr(synth, "rate_wpm", 175))
+    options = SynthesisOptions(reference=np.zeros(FRAME_DIM, np.float32), closure=rule,
+                               timeline=tl)
+    (frames,) = decode_jobs(synth, [(text, options)])
+    opening = L.inner_opening(L.shape_from_target(frames, synth.info.reference_for(speaker)))
+    centres = [(f"{p.phoneme}@{k}", (p.start_s + p.end_s) / 2 * FRAME_RATE)
+               for k, p in enumerate(tl.phonemes) if p.phoneme in BILABIALS]
+    return ClosureReport(text, synth.info.name, len(frames), _shares(opening, centres))
+
+
 def closures(
     model: str | Path, text: str, speaker: str | None = None, rule: bool = True
 ) -> ClosureReport:
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import PHONEME, VISEME, kind_of
 
-    if kind_of(model) == "viseme":
+    kind = kind_of(model)
+    if kind == VISEME:
         return viseme_closures(text, speaker, model)
+    if kind == PHONEME:
+        return timeline_closures(model, text, speaker, rule)
     return neural_closures(model, text, speaker, rule)
 
 
@@ -345,9 +370,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_fit(args: argparse.Namespace) -> int:
     from text2lips.runtime.closure_rule import ClosureRule
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if kind_of(args.model) == "viseme":
+    if kind_of(args.model) == VISEME:
         raise Text2LipsError("--fit is for neural models: the viseme baseline closes by itself")
     fit = fit_rule(args.model, args.data)
     print(json.dumps(fit.as_dict()))

@@ -211,9 +211,9 @@ def evaluate_timed_viseme(clips: list[Clip]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from text2lips.runtime.kinds import kind_of
+    from text2lips.runtime.kinds import VISEME, kind_of
 
-    if args.word_timings and kind_of(args.model) != "viseme":
+    if args.word_timings and kind_of(args.model) != VISEME:
         raise Text2LipsError("--word-timings is for --model viseme; render any timed model at "
                              "the clips' word timings with --timing true --split pretrain")
     if args.max_clips is not None and args.max_clips < 1:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,10 +111,6 @@ class ModelConfig:
     def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed (validated like `from_dict`)."""
         return ModelConfig.from_dict({**self.to_dict(), **changes})
-
-    def max_frames_for(self, n_symbols: int) -> int:
-        """Hard bound on decoded frames for a text of `n_symbols` symbols."""
-        return math.ceil(self.max_frames_per_symbol * n_symbols) + self.min_frames
 
 
 PRESETS: dict[str, ModelConfig] = {

@@ -389,71 +389,33 @@ class LipDecoder(nn.Module):
         )
 
     @torch.no_grad()
-    def infer(
-        self,
-        text: Tensor,
-        lengths: Tensor,
-        max_frames: int | None = None,
-        min_frames: int | None = None,
-        stop: bool = True,
-    ) -> DecoderOutput:
-        """Free-running decoding from the go frame.
-
-        An item stops at the first frame whose gate probability exceeds `gate_threshold`
-        once its attention argmax has reached its last symbol (so the last word is never cut),
-        and never before `min_frames` nor past `max_frames` (default: `max_frames_for` its
-        length). `stop=False` decodes exactly `max_frames` for every item.
+    def infer(self, text: Tensor, lengths: Tensor, n_frames: int) -> DecoderOutput:
+        """Free-running rollout of exactly `n_frames` from the go frame, every item fed its
+        own previous frame. It never stops early: when an utterance ends (the gate's stop rule,
+        the length bound) is decided in one place, the serving loop
+        (text2lips.runtime.synthesizer.BatchDecoder), which evaluation decodes through too.
         """
-        c = self.config
-        device = text.device
-        lengths = lengths.to(device=device, dtype=torch.int64)
+        if n_frames < 1:
+            raise Text2LipsError(f"n_frames={n_frames}: must be >= 1")
+        lengths = lengths.to(device=text.device, dtype=torch.int64)
         B = text.shape[0]
-        if max_frames is not None:
-            if max_frames < 1:
-                raise Text2LipsError(f"max_frames={max_frames}: must be >= 1")
-            bounds = torch.full((B,), max_frames, dtype=torch.int64, device=device)
-        else:
-            bounds = torch.ceil(lengths.double() * c.max_frames_per_symbol).long() + c.min_frames
-        min_frames = c.min_frames if min_frames is None else min_frames
-        n_steps = int(bounds.max())
-
         enc = self.encode(text, lengths)
         state = self.initial_state(enc)
         frame = self.initial_frame(B).to(enc.memory.dtype)
-        out_lengths = bounds.clone()
-        done = torch.zeros(B, dtype=torch.bool, device=device)
-        reached_end = torch.zeros(B, dtype=torch.bool, device=device)
         frames, gates, alignments = [], [], []
-        for t in range(n_steps):
+        for _ in range(n_frames):
             frame, gate, state = self.step(frame, state, *enc)
             frames.append(frame)
             gates.append(gate)
             alignments.append(state.attention_weights)
-            if not stop:
-                continue
-            reached_end |= state.attention_weights.argmax(dim=1) >= lengths - 1
-            fire = (
-                (torch.sigmoid(gate) > c.gate_threshold)
-                & reached_end
-                & ~done
-                & (t + 1 >= min_frames)
-            )
-            out_lengths = torch.where(fire, torch.full_like(out_lengths, t + 1), out_lengths)
-            done |= fire | (t + 1 >= bounds)
-            if bool(done.all()):
-                break
-
-        T = int(out_lengths.max())
-        valid = torch.arange(T, device=device).unsqueeze(0) < out_lengths.unsqueeze(1)  # (B, T)
-        frames_t = torch.stack(frames[:T], dim=1) * valid.unsqueeze(-1)
-        gates_t = torch.stack(gates[:T], dim=1) * valid
-        alignments_t = torch.stack(alignments[:T], dim=1) * valid.unsqueeze(-1)
-        post = self.apply_postnet(frames_t) * valid.unsqueeze(-1)
-        return DecoderOutput(frames_t, post, gates_t, alignments_t, out_lengths)
-
-    def max_frames_for(self, n_symbols: int) -> int:
-        """Hard bound on decoded frames for a text of `n_symbols` symbols."""
-        return self.config.max_frames_for(n_symbols)
+        frames_t = torch.stack(frames, dim=1)  # (B, T, 60)
+        return DecoderOutput(
+            frames_t,
+            self.apply_postnet(frames_t),
+            torch.stack(gates, dim=1),  # (B, T)
+            torch.stack(alignments, dim=1),  # (B, T, L)
+            torch.full((B,), n_frames, dtype=torch.int64, device=text.device),
+        )
 
     def apply_postnet(self, frames: Tensor) -> Tensor:
         """Post-net refinement of a whole (B, T, 60) sequence; identity when there is none."""

@@ -44,11 +44,12 @@ def _settings(args: argparse.Namespace) -> TrainSettings:
 def in_memory_synthesizer(model, name: str = "phoneme"):
     """A Synthesizer over a model that was just trained (no files)."""
     from text2lips.phoneme.runtime import PhonemeBackend, PhonemeSynthesizer, torch_runner
+    from text2lips.runtime.kinds import PHONEME
     from text2lips.runtime.voice import ModelInfo
 
     backend = PhonemeBackend(torch_runner(model), model.config.history,
                              model.config.lookahead, "phoneme-torch-cpu")
-    return PhonemeSynthesizer(backend, ModelInfo(name=name, kind="phoneme"), model.config)
+    return PhonemeSynthesizer(backend, ModelInfo(name=name, kind=PHONEME), model.config)
 
 
 def _log(step: int, terms: dict[str, float]) -> None:

@@ -13,9 +13,10 @@ from torch import nn
 
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.phoneme.features import N_CONTINUOUS, PHONEMES, WORD_POSITIONS, FrameInputs
+from text2lips.runtime.kinds import PHONEME
 from text2lips.viseme.model import CLASS_NAMES
 
-KIND = "phoneme"
+KIND = PHONEME
 """config.json metadata kind of this model."""
 
 

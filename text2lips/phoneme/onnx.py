@@ -19,6 +19,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> Pat
     """Write MODEL/onnx/phoneme.onnx (or out_dir/phoneme.onnx) and check it against torch."""
     import torch
 
+    from text2lips.files import atomic_path
     from text2lips.phoneme.checkpoint import load_phoneme_model
     from text2lips.phoneme.features import frame_inputs
     from text2lips.text.timeline import espeak_timeline
@@ -30,23 +31,21 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path | None = None) -> Pat
     ids = torch.from_numpy(x.stacked_ids())[None]
     cont = torch.from_numpy(x.continuous)[None]
     path = out / GRAPH_NAME
-    tmp = out / f".{GRAPH_NAME}.tmp"
-    torch.onnx.export(
-        model, (ids, cont), str(tmp), input_names=list(INPUTS), output_names=[OUTPUT],
-        dynamic_axes={"ids": {1: "frames"}, "continuous": {1: "frames"}, OUTPUT: {1: "frames"}},
-        opset_version=17, dynamo=False,
-    )  # fmt: skip
-    run = _session_runner(tmp, threads=1)
-    y = x.slice(0, 37)  # another length than the traced one
-    for part in (x, y):
-        want = model.render(part)
-        got = run(part.stacked_ids()[None], part.continuous[None])[0]
-        if not np.allclose(want, got, atol=1e-3):  # mm
-            tmp.unlink(missing_ok=True)
-            raise Text2LipsError(
-                f"exported graph differs from torch by {np.abs(want - got).max():.2e} mm"
-            )
-    tmp.replace(path)
+    with atomic_path(path) as tmp:  # a failed check leaves no graph behind
+        torch.onnx.export(
+            model, (ids, cont), str(tmp), input_names=list(INPUTS), output_names=[OUTPUT],
+            dynamic_axes={n: {1: "frames"} for n in (*INPUTS, OUTPUT)},
+            opset_version=17, dynamo=False,
+        )  # fmt: skip
+        run = _session_runner(tmp, threads=1)
+        y = x.slice(0, 37)  # another length than the traced one
+        for part in (x, y):
+            want = model.render(part)
+            got = run(part.stacked_ids()[None], part.continuous[None])[0]
+            if not np.allclose(want, got, atol=1e-3):  # mm
+                raise Text2LipsError(
+                    f"exported graph differs from torch by {np.abs(want - got).max():.2e} mm"
+                )
     return path
 
 

@@ -82,9 +82,10 @@ def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, floa
     from text2lips.files import atomic_write_text
     from text2lips.text.phonemes import PhonemeTiming
     from text2lips.viseme.model import VisemeModel
-    from text2lips.viseme.runtime import DEFAULT_MODEL_PATH
+    from text2lips.viseme.runtime import default_model_file
 
-    key = hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()[:12]
+    viseme_file = default_model_file()
+    key = hashlib.sha256(viseme_file.read_bytes()).hexdigest()[:12]
     path = cache_dir() / f"aligned-v{ALIGN_VERSION}-{key}.json"
     try:
         cached = json.loads(path.read_text())
@@ -95,7 +96,7 @@ def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, floa
     for c in clips:
         ckey = f"{c.clip_id}|{c.n_frames}"
         if ckey not in cached:
-            viseme = viseme or VisemeModel.load(DEFAULT_MODEL_PATH)
+            viseme = viseme or VisemeModel.load(viseme_file)
             tl, lead = refine_timeline(clip_timeline(c), c.target, viseme.target_of)
             cached[ckey] = {"lead": lead, "duration": tl.duration_s,
                             "phonemes": [[p.phoneme, p.start_s, p.end_s, p.word_index, p.stress]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from text2lips.runtime import kinds
 from text2lips.runtime.closure_rule import ClosureRule
 from text2lips.runtime.kinds import LoadOptions, register_kind
 from text2lips.runtime.locate import ModelNotFound, resolve_model
@@ -30,9 +31,9 @@ def _load_phoneme(path: Path, options: LoadOptions) -> Synthesizer:
     return load_phoneme_synthesizer(path, options.backend, threads=options.threads)
 
 
-register_kind("tacotron", load_tacotron)
-register_kind("viseme", _load_viseme)
-register_kind("phoneme", _load_phoneme)
+register_kind(kinds.TACOTRON, load_tacotron)
+register_kind(kinds.VISEME, _load_viseme)
+register_kind(kinds.PHONEME, _load_phoneme)
 
 __all__ = [
     "BACKENDS",

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState, LipDecoder
 from text2lips.runtime.closure_rule import bilabial_mask
-from text2lips.runtime.protocol import Backend, Rows, StepResult
+from text2lips.runtime.protocol import Backend, Rows, StepResult, attention_readout
 
 __all__ = ["Backend", "Rows", "StepResult", "TorchBackend", "TorchRows"]
 
@@ -159,8 +159,7 @@ class TorchBackend:
         frame, gate, state = self.model.step(
             rows.prev, rows.state, rows.memory, rows.processed, rows.mask
         )
-        at_end = state.attention_weights.argmax(dim=1) >= rows.last
-        closure = (state.attention_weights.float() * rows.closers).sum(dim=1)
+        at_end, closure = attention_readout(state.attention_weights, rows.last, rows.closers)
         rows = TorchRows(
             rows.memory, rows.processed, rows.mask, rows.last, rows.closers, state, frame
         )

@@ -14,6 +14,7 @@ import torch
 from text2lips import Text2LipsError
 from text2lips.model.tacotron import DecoderState, LipDecoder
 from text2lips.runtime.backend import StepResult, TorchBackend, TorchRows
+from text2lips.runtime.protocol import attention_readout
 
 BATCH_BUCKETS = tuple(2**i for i in range(10))  # 1, 2, 4, ..., 512
 TEXT_BUCKET = 64
@@ -122,8 +123,7 @@ class CudaGraphBackend(TorchBackend):
     def _run(self, b: _Bucket) -> None:
         """The step on a bucket's buffers, writing its results back into them (what is captured)."""
         frame, gate, new = self.model.step(b.prev, b.state, b.memory, b.processed, b.mask)
-        at_end = new.attention_weights.argmax(dim=1) >= b.last
-        closure = (new.attention_weights.float() * b.closers).sum(dim=1)
+        at_end, closure = attention_readout(new.attention_weights, b.last, b.closers)
         b.out.copy_(torch.cat((frame.float(), torch.sigmoid(gate.float()).unsqueeze(1),
                                at_end.float().unsqueeze(1), closure.unsqueeze(1)), dim=1))
         # Written after every read of the old values (stream order), so in place is safe.

@@ -17,7 +17,14 @@ from text2lips import Text2LipsError
 if TYPE_CHECKING:
     from text2lips.runtime.synthesizer import Synthesizer
 
-DEFAULT_KIND = "tacotron"
+TACOTRON = "tacotron"
+"""The paper's Tacotron lip decoder (text2lips.model), timing itself with its stop gate."""
+VISEME = "viseme"
+"""The viseme baseline (text2lips.viseme), rendered on espeak-ng's phoneme timing."""
+PHONEME = "phoneme"
+"""The phoneme-timed network (text2lips.phoneme), rendered on a phoneme timeline."""
+
+DEFAULT_KIND = TACOTRON
 """The kind of a config.json that names none (the paper's models predate the field)."""
 
 _ALIASES = {"neural": DEFAULT_KIND}
@@ -86,5 +93,5 @@ def loader_for(kind: str) -> Loader:
         ) from None
 
 
-__all__ = ["DEFAULT_KIND", "LoadOptions", "Loader", "kind_of", "kinds", "loader_for",
-           "model_kind", "register_kind"]
+__all__ = ["DEFAULT_KIND", "PHONEME", "TACOTRON", "VISEME", "LoadOptions", "Loader", "kind_of",
+           "kinds", "loader_for", "model_kind", "register_kind"]

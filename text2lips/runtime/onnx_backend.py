@@ -29,7 +29,7 @@ from text2lips.runtime.graphs import (
     export_command,
     model_fingerprint,
 )
-from text2lips.runtime.protocol import Backend, StepResult
+from text2lips.runtime.protocol import Backend, StepResult, attention_readout
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,7 @@ class OnnxBackend(Backend):
         }
         frame, gate, *state = self.decoder.run(None, feeds)
         weights = state[STATE_NAMES.index("attention_weights")]
-        at_end = weights.argmax(axis=1) >= rows.last
-        closure = (weights.astype(np.float32) * rows.closers).sum(axis=1)
+        at_end, closure = attention_readout(weights, rows.last, rows.closers)
         rows = OnnxRows(
             rows.memory, rows.processed, rows.mask, rows.last, rows.closers, tuple(state), frame
         )

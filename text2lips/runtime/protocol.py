@@ -34,6 +34,17 @@ class StepResult:
     from engines without attention."""
 
 
+def attention_readout(weights: Any, last: Any, closers: Any) -> tuple[Any, Any]:
+    """What the loop needs from one step's (B, L) attention weights, written once for every
+    engine (numpy arrays and torch tensors alike): `at_end` (B,), whether each row's argmax is
+    on its last symbol (`last`, (B,)), for the stop rule; and `closure` (B,), the float32
+    attention mass on its p, b and m letters (`closers`, (B, L) float32), for the closure
+    rule. fp16 weights are promoted to float32 by the product."""
+    at_end = weights.argmax(1) >= last
+    closure = (weights * closers).sum(1)
+    return at_end, closure
+
+
 class Backend(Protocol):
     """An engine: start rows for new texts, join and keep rows, step every row by one frame."""
 

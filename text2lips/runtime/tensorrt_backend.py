@@ -23,6 +23,7 @@ from text2lips.runtime.graphs import (
     STEP_OUTPUTS,
     model_fingerprint,
 )
+from text2lips.runtime.protocol import attention_readout
 
 ENGINE_DIR = "engines"
 """Where from_model_dir looks: MODEL/engines/, written by `text2lips build-engine`."""
@@ -192,8 +193,7 @@ class TensorRTBackend:
                  "memory": rows.memory, "processed_memory": rows.processed, "mask": rows.mask}
         out = self.decoder(feeds)
         state = DecoderState(*(out[f"new_{n}"] for n in STATE_NAMES))
-        at_end = state.attention_weights.argmax(dim=1) >= rows.last
-        closure = (state.attention_weights.float() * rows.closers).sum(dim=1)
+        at_end, closure = attention_readout(state.attention_weights, rows.last, rows.closers)
         frame = out["frame"]
         rows = TorchRows(rows.memory, rows.processed, rows.mask, rows.last, rows.closers, state,
                          frame)

@@ -367,8 +367,10 @@ class VisemeModel:
         atomic_write_text(path, json.dumps(self.to_json(), indent=1) + "\n")
         config = path.parent / "config.json"
         if not config.exists():
-            doc = {"kind": "viseme", "model": {"file": path.name},
-                   "metadata": {"name": "viseme", "kind": "viseme"}}
+            from text2lips.runtime.kinds import VISEME
+
+            doc = {"kind": VISEME, "model": {"file": path.name},
+                   "metadata": {"name": "viseme", "kind": VISEME}}
             atomic_write_text(config, json.dumps(doc, indent=2) + "\n")
 
     @classmethod

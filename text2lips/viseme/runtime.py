@@ -18,11 +18,6 @@ from text2lips.viseme.model import LICENCE, VisemeModel
 MODEL_FILE = "viseme.json"
 """The fitted model inside a viseme model directory (its config.json says `kind: viseme`)."""
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "viseme" / MODEL_FILE
-"""The fitted model shipped in the checkout (`python -m text2lips.viseme --out` writes it);
-servers find it by name through `resolve_model("viseme")`, which also searches
-$TEXT2LIPS_MODELS."""
-
 VISEME_LICENCE = f"CC BY-NC 4.0. {LICENCE}"
 
 # Mean head-space lip centroid (mm) of the four LRS3 training speakers, measured with
@@ -159,6 +154,6 @@ def load_viseme_dir(model_dir: str | Path) -> Synthesizer:
     return load_viseme_synthesizer(model_dir / name)
 
 
-__all__ = ["DEFAULT_MODEL_PATH", "MODEL_FILE", "VisemeBackend", "VisemeSynthesizer",
+__all__ = ["MODEL_FILE", "VisemeBackend", "VisemeSynthesizer",
            "default_model_file",
            "load_viseme_dir", "load_viseme_synthesizer"]
