@@ -17,9 +17,10 @@ from pathlib import Path
 from benchmarks import measure
 
 
-def _speak(stub, pb, text: str, uid: str, timeout_s: float) -> dict:
+def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -> dict:
     """One SpeakVoiced call: first audio latency and how late the latest event was."""
-    req = pb.SpeakVoicedRequest(speak=pb.SpeakRequest(text=text, utterance_id=uid), voice="joe")
+    req = pb.SpeakVoicedRequest(speak=pb.SpeakRequest(text=text, utterance_id=uid,
+                                                      frame_rate=frame_rate), voice="joe")
     t0 = time.perf_counter()
     first: float | None = None
     play0: float | None = None  # when the line starts playing: its first audio and frame are in
@@ -45,8 +46,9 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float) -> dict:
 
 
 def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
-                timeout_s: float = 120.0) -> dict:
-    """N concurrent streams over `texts` (stream k says texts k, k+n, ...)."""
+                timeout_s: float = 120.0, frame_rate: float = 0.0) -> dict:
+    """N concurrent streams over `texts` (stream k says texts k, k+n, ...), lip frames at
+    `frame_rate` (0: the model's 80 fps)."""
     import grpc
 
     from benchmarks.models import BenchModel
@@ -74,7 +76,8 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
             start.wait()
             try:
                 for j, text in enumerate(texts[k::n]):
-                    results[k].append(_speak(stub, pb, text, f"s{k}-{j}", timeout_s))
+                    results[k].append(_speak(stub, pb, text, f"s{k}-{j}", timeout_s,
+                                             frame_rate))
             except Exception as exc:  # noqa: BLE001 -- reported, not raised
                 errors.append(f"stream {k}: {exc}")
 
@@ -91,6 +94,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
         "status": "failed" if errors else "ok",
         "errors": errors[:3],
         "streams": n,
+        "frame_rate": frame_rate or 80.0,
         "lines": len(lines),
         "streams_realtime": sum(realtime),
         "lines_late": sum(r["late_s"] > 0 for r in lines),
@@ -104,7 +108,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
     }
 
 
-if __name__ == "__main__":  # python -m benchmarks.voice_streams [N]
+if __name__ == "__main__":  # python -m benchmarks.voice_streams [N [FPS]]
     import json
     import sys
     import tempfile
@@ -114,6 +118,8 @@ if __name__ == "__main__":  # python -m benchmarks.voice_streams [N]
     texts = (REPO_ROOT / "benchmarks" / "sentences.txt").read_text().split("\n")
     texts = [t for t in texts if t.strip()]
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        out = run_streams(REPO_ROOT / "models" / "default", texts, n, Path(tmp) / "serve.log")
+        out = run_streams(REPO_ROOT / "models" / "default", texts, n, Path(tmp) / "serve.log",
+                          frame_rate=rate)
     print(json.dumps(out, indent=1))
