@@ -26,6 +26,7 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -
     play0: float | None = None  # when the line starts playing: its first audio and frame are in
     got = set()
     late, late_at, late_kind = 0.0, 0.0, ""
+    audio_late = 0.0
     audio_s = 0.0
     for ev in stub.SpeakVoiced(req, timeout=timeout_s):
         now = time.perf_counter()
@@ -38,11 +39,14 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -
         got.add(ev.WhichOneof("event"))
         if play0 is None and len(got) == 2:
             play0 = now
+        if play0 is not None and ev.HasField("audio"):
+            audio_late = max(audio_late, now - (play0 + at))
         if play0 is not None and now - (play0 + at) > late:
             late, late_at, late_kind = now - (play0 + at), at, ev.WhichOneof("event")
     end = time.perf_counter()
     return {"first_audio_s": (first or end) - t0, "play_s": (play0 or end) - t0, "late_s": late,
-            "late_at_s": late_at, "late_kind": late_kind, "audio_s": audio_s, "wall_s": end - t0}
+            "audio_late_s": audio_late, "late_at_s": late_at, "late_kind": late_kind,
+            "audio_s": audio_s, "wall_s": end - t0}
 
 
 def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
@@ -98,6 +102,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
         "lines": len(lines),
         "streams_realtime": sum(realtime),
         "lines_late": sum(r["late_s"] > 0 for r in lines),
+        "lines_audio_late": sum(r["audio_late_s"] > 0 for r in lines),
         "worst_late_ms": round(1e3 * max((r["late_s"] for r in lines), default=0.0), 1),
         "late": [f"{r['late_kind']} at {r['late_at_s']:.2f} s, {1e3 * r['late_s']:.0f} ms late"
                  for r in lines if r["late_s"] > 0][:20],
