@@ -10,12 +10,15 @@ beyond it.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sidecar.deadline import DeadlineGate
 from sidecar.scheduler import CapacityError
 from sidecar.utterance import InvalidRequest, OutFrame, Pacer, SpeakSpec
 from text2lips import Text2LipsError
@@ -34,6 +37,9 @@ QUEUE_ITEMS = 64
 """Items a stream's worker may run ahead of its reader (then it waits: backpressure)."""
 MAX_MARKS_CHARS = 1_000_000
 """Longest marks text accepted (a long line's ElevenLabs alignment is ~100 kB)."""
+START_BUDGET_S = 0.2
+"""A line not yet playing is due this long after it arrived (for the cores' gate): before a
+stream whose next frame is due sooner, after one comfortably ahead of its playback."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ class VoicedService:
     """The voices this server speaks with (loaded once, shared by every stream)."""
 
     def __init__(self, synth: Synthesizer, *, max_streams: int = 16, default: str | None = None,
-                 threads: int | None = 1) -> None:
+                 threads: int | None = 1, gate: DeadlineGate | None = None,
+                 clock=time.monotonic) -> None:
         self.synth = synth
         self.default = default or default_voice()
         names = available_voices()
@@ -78,6 +85,10 @@ class VoicedService:
         queue behind each other (and spin)."""
         self._slots = max_streams
         self.active = 0
+        self._gate = gate or DeadlineGate(len(os.sched_getaffinity(0)))
+        """Every stream's voice and lip work goes through it, earliest playback deadline first
+        (sidecar/deadline.py)."""
+        self._clock = clock
 
     def check_installed(self) -> None:
         """At startup: the default voice's packages are there (VoiceUnavailable naming the
@@ -183,6 +194,12 @@ class VoicedService:
         out = FrameOutput(options, self.synth.info.frame_rate, calibration)
         batch: list[Frame] = []
         heard = 0.0  # where the audio sent so far ends (s)
+        arrived = self._clock()
+        playing: float | None = None  # when the first audio was made: playback starts then
+        due = 0.0  # playback time of the last frame made: the next one is due about then
+
+        def deadline() -> float:
+            return arrived + START_BUDGET_S if playing is None else playing + due
 
         def flush() -> Iterator[OutFrame]:
             # Blend shapes solved for the batch at once: per frame, the solve's numpy calls
@@ -190,17 +207,28 @@ class VoicedService:
             if not batch:
                 return
             lips = np.stack([f.landmarks for f in batch])  # (B, 60)
-            weights = solve(lips, calibration) if options.blendshapes else [None] * len(batch)
+            if options.blendshapes:
+                with self._gate.held(deadline()):
+                    weights = solve(lips, calibration)
+            else:
+                weights = [None] * len(batch)
             for f, w in zip(batch, weights, strict=True):
                 for o in out.push(f.landmarks, f.last, w, index=f.index, time_s=f.time_s):
                     yield OutFrame(sp.utterance_id, o.index, o.time_s, o.landmarks,
                                    _weights(o.blendshapes), o.last)
             batch.clear()
 
-        for item in voiced(self.synth, voice, sp.text, sp.options()):
+        items = voiced(self.synth, voice, sp.text, sp.options())
+        while True:
+            with self._gate.held(deadline()):  # the voice window or lip frame comes next
+                item = next(items, None)
+            if item is None:
+                break
             if stop.is_set():  # the client went away: the voice stops at its next chunk
                 return
             if isinstance(item, VoiceChunk):
+                if playing is None:
+                    playing = self._clock()
                 yield from flush()
                 heard = item.end_s
                 # In pieces: a whole espeak-ng line would pass the gRPC message limit, and a
@@ -212,6 +240,7 @@ class VoicedService:
                                    item.sample_rate, item.start_s + a / item.sample_rate)
                 continue
             batch.append(item)
+            due = item.time_s
             # Sent at SOLVE_BATCH frames, and at the last frames of the audio sent so far
             # (after them the voice works on its next window: nothing may wait on that).
             if (len(batch) >= SOLVE_BATCH or item.last
