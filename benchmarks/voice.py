@@ -19,6 +19,39 @@ STREAMS = 12
 is judged real time)."""
 
 
+def _time_lines(synth, voice, texts: list[str]
+                ) -> tuple[list[float], list[float], float, float]:
+    """Say each text through `voiced`: the first audio chunk's and first lip frame's delay per
+    line (s), and in total the wall time and the audio time (s). A silent voice sends no sound:
+    its audio time is its frames' duration."""
+    from text2lips.voice import VoiceChunk
+    from text2lips.voice.lips import voiced
+
+    first_audio: list[float] = []
+    first_frame: list[float] = []
+    wall = audio_s = 0.0
+    for text in texts:
+        t0 = time.perf_counter()
+        frames = chunks = 0
+        sound_s = 0.0
+        for item in voiced(synth, voice, text):
+            now = time.perf_counter() - t0
+            if isinstance(item, VoiceChunk):
+                if not len(item.audio):  # a silent voice's chunk carries only timing
+                    continue
+                if chunks == 0:
+                    first_audio.append(now)
+                chunks += 1
+                sound_s += len(item.audio) / item.sample_rate
+            else:
+                if frames == 0:
+                    first_frame.append(now)
+                frames += 1
+        wall += time.perf_counter() - t0
+        audio_s += sound_s if chunks else frames / FRAME_RATE
+    return first_audio, first_frame, wall, audio_s
+
+
 def run_voice(profile, ctx) -> dict:
     """One variant of the voice profile, in the shape the report reads."""
     import torch
@@ -26,8 +59,7 @@ def run_voice(profile, ctx) -> dict:
     from benchmarks.common import judge
     from benchmarks.phoneme import phoneme_model_dir
     from text2lips.runtime import Synthesizer
-    from text2lips.voice import VoiceChunk, load_voice
-    from text2lips.voice.lips import voiced
+    from text2lips.voice import load_voice
 
     path, random_weights = phoneme_model_dir(ctx)
     before = torch.get_num_threads()
@@ -40,45 +72,11 @@ def run_voice(profile, ctx) -> dict:
         silent = load_voice("none")
         load_s = time.perf_counter() - t0
         texts = ctx.plan.ttff_sentences
-        first_audio, first_frame, lips_first = [], [], []
-        wall = audio_s = lips_wall = lips_audio = 0.0
-        for text in texts:
-            t0 = time.perf_counter()
-            got_audio = got_frame = False
-            n = 0
-            for item in voiced(synth, voice, text):
-                if isinstance(item, VoiceChunk):
-                    if not got_audio:
-                        first_audio.append(time.perf_counter() - t0)
-                        got_audio = True
-                    audio_s += len(item.audio) / item.sample_rate
-                elif not got_frame:
-                    first_frame.append(time.perf_counter() - t0)
-                    got_frame = True
-                n += 1
-            wall += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            frames = 0
-            for item in voiced(synth, silent, text):
-                if not isinstance(item, VoiceChunk):
-                    if frames == 0:
-                        lips_first.append(time.perf_counter() - t0)
-                    frames += 1
-            lips_wall += time.perf_counter() - t0
-            lips_audio += frames / FRAME_RATE
+        first_audio, first_frame, wall, audio_s = _time_lines(synth, voice, texts)
+        _, lips_first, lips_wall, lips_audio = _time_lines(synth, silent, texts)
         # One NPC on the otherwise idle machine may have both cores for its voice.
         voice2 = load_voice("joe", threads=2)
-        first2, wall2, audio2 = [], 0.0, 0.0
-        for text in texts:
-            t0 = time.perf_counter()
-            got_audio = False
-            for item in voiced(synth, voice2, text):
-                if isinstance(item, VoiceChunk):
-                    if not got_audio:
-                        first2.append(time.perf_counter() - t0)
-                        got_audio = True
-                    audio2 += len(item.audio) / item.sample_rate
-            wall2 += time.perf_counter() - t0
+        first2, _, wall2, audio2 = _time_lines(synth, voice2, texts)
     finally:
         torch.set_num_threads(before)
     rtf = wall / audio_s
