@@ -71,7 +71,7 @@ class Sidecar:
             getattr(self.synth, "rate_wpm", None) if self.synth.timed else None,
         )
         voiced = VoicedService(self.synth, max_streams=cfg.max_voiced,
-                               default=cfg.voice or None)
+                               default=cfg.voice or None, pacing=self.clock)
         voiced.check_installed()  # a missing voice package stops us here, naming the extra
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,

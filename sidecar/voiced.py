@@ -20,7 +20,7 @@ import numpy as np
 
 from sidecar.deadline import DeadlineGate
 from sidecar.scheduler import CapacityError
-from sidecar.utterance import InvalidRequest, OutFrame, Pacer, SpeakSpec
+from sidecar.utterance import InvalidRequest, OutFrame, Pacer, PacingClock, SpeakSpec
 from text2lips import Text2LipsError
 from text2lips.blendshapes import default_calibration, solve
 from text2lips.runtime import Synthesizer
@@ -72,8 +72,10 @@ class VoicedService:
 
     def __init__(self, synth: Synthesizer, *, max_streams: int = 16, default: str | None = None,
                  threads: int | None = 1, gate: DeadlineGate | None = None,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, pacing: PacingClock | None = None) -> None:
         self.synth = synth
+        self._pacing = pacing
+        """Paces realtime streams (audio by start_s, frames by time_s); None: the wall clock."""
         self.default = default or default_voice()
         names = available_voices()
         self.names = names if self.default in names else (self.default, *names)
@@ -145,7 +147,7 @@ class VoicedService:
         queue: asyncio.Queue = asyncio.Queue()
         slots = threading.Semaphore(QUEUE_ITEMS)
         stop = threading.Event()
-        pacer = Pacer(spec.speak.realtime)
+        pacer = Pacer(spec.speak.realtime, self._pacing)
 
         def put(item: object) -> None:
             while not slots.acquire(timeout=0.5):
@@ -178,7 +180,11 @@ class VoicedService:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                await pacer.wait(item.start_s if isinstance(item, AudioOut) else item.time_s)
+                # Realtime pacing holds lip frames to their time. Audio goes out as soon as it is
+                # made: a player must hold a chunk before its start to play it, and a chunk made
+                # ahead would otherwise hold back the frames queued behind it.
+                if not isinstance(item, AudioOut):
+                    await pacer.wait(item.time_s)
                 yield item
         finally:
             stop.set()

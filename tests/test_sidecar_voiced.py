@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from helpers import StepClock
 
 from sidecar.config import ConfigError, ServerConfig
 from sidecar.logging import configure
@@ -34,9 +35,10 @@ def synth() -> Synthesizer:
 
 
 @contextlib.contextmanager
-def serving(synth: Synthesizer, **settings: object) -> Iterator[pb_grpc.LipSyncStub]:
+def serving(synth: Synthesizer, clock: StepClock | None = None,
+            **settings: object) -> Iterator[pb_grpc.LipSyncStub]:
     config = ServerConfig(host="127.0.0.1", port=0, **settings)  # type: ignore[arg-type]
-    with BackgroundServer(config, synth) as srv, \
+    with BackgroundServer(config, synth, clock=clock) as srv, \
             grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
         yield pb_grpc.LipSyncStub(channel)
 
@@ -51,6 +53,31 @@ def _request(text: str, **kw: object) -> pb.SpeakVoicedRequest:
     speak = pb.SpeakRequest(text=text, utterance_id="u1",
                             frame_rate=float(kw.pop("frame_rate", 0.0)))  # type: ignore[arg-type]
     return pb.SpeakVoicedRequest(speak=speak, **kw)  # type: ignore[arg-type]
+
+
+@needs_piper
+def test_realtime_voiced_stream_is_paced_on_the_servers_clock(synth):
+    # On a clock that moves only when paced (decoding takes no clock time), every lip frame
+    # waits exactly until its time_s after the first, and audio is never held back: each chunk
+    # is sent before the first frame of its span, so a frame is never late behind audio made
+    # ahead of it. An unpaced call never touches the clock.
+    clock = StepClock()
+    with serving(synth, clock=clock, max_voiced=1) as stub:
+        req = _request("Hello there, put the book back.", voice="joe")
+        req.speak.pacing = pb.PACING_REALTIME
+        events = list(stub.SpeakVoiced(req))
+        frames = [e.frame.time_s for e in events if e.HasField("frame")]
+        assert frames[-1] > 1.0
+        np.testing.assert_allclose(clock.sleeps, np.diff(frames), atol=1e-6)
+        assert clock.t == pytest.approx(frames[-1])
+        sent_at = 0.0  # the clock when each event went out: the latest frame time so far
+        for e in events:
+            if e.HasField("frame"):
+                sent_at = e.frame.time_s
+            else:
+                assert sent_at <= e.audio.start_s + 1e-6, "audio sent after its start"
+        list(stub.SpeakVoiced(_request("Hello there.", voice="joe")))  # not paced
+        assert clock.t == pytest.approx(frames[-1])
 
 
 @needs_piper
