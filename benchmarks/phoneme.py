@@ -42,16 +42,13 @@ def phoneme_model_dir(ctx) -> tuple[Path, bool]:
 
 def run_phoneme(profile, ctx) -> dict:
     """One variant (one thread) of the phoneme profile, in the shape the report reads."""
-    import torch
 
-    from benchmarks.common import judge
+    from benchmarks.common import judge, torch_threads
     from text2lips.runtime import SynthesisOptions, Synthesizer
     from text2lips.text.timeline import espeak_timeline
 
     path, random_weights = phoneme_model_dir(ctx)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         measure.reset_peak_rss()
         t0 = time.perf_counter()
         synth = Synthesizer.load(path, threads=1)
@@ -86,8 +83,6 @@ def run_phoneme(profile, ctx) -> dict:
         while len(bd):
             frames += len(bd.step())
         batch_s = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(before)
     batch_rtf = batch_s / (frames / FRAME_RATE / streams)
     ttff = measure.summary_ms(ttff_s)
     figures = {

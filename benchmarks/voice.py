@@ -54,17 +54,14 @@ def _time_lines(synth, voice, texts: list[str]
 
 def run_voice(profile, ctx) -> dict:
     """One variant of the voice profile, in the shape the report reads."""
-    import torch
 
-    from benchmarks.common import judge
+    from benchmarks.common import judge, torch_threads
     from benchmarks.phoneme import phoneme_model_dir
     from text2lips.runtime import Synthesizer
     from text2lips.voice import load_voice
 
     path, random_weights = phoneme_model_dir(ctx)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         measure.reset_peak_rss()
         t0 = time.perf_counter()
         synth = Synthesizer.load(path, threads=1)
@@ -77,8 +74,6 @@ def run_voice(profile, ctx) -> dict:
         # One NPC on the otherwise idle machine may have both cores for its voice.
         voice2 = load_voice("joe", threads=2)
         first2, _, wall2, audio2 = _time_lines(synth, voice2, texts)
-    finally:
-        torch.set_num_threads(before)
     rtf = wall / audio_s
     cores = len(os.sched_getaffinity(0))
     measure.log(f"  {STREAMS} concurrent SpeakVoiced streams on a loopback sidecar")
