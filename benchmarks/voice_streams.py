@@ -5,8 +5,8 @@ sentences back to back, every event's arrival checked against a playback clock.
 Real time, plainly: a client starts playing a line the moment it holds its first audio chunk
 and its first lip frame, and plays on without waiting. A line kept real time when every later
 audio chunk (and every lip frame) arrived no later than playback reached its `start_s`
-(`time_s`) on that clock, with no jitter buffer. A stream stays real time when all its lines
-did."""
+(`time_s`) on that clock, with no jitter buffer; a batch of frames (`frame_batches`, the
+default here) counts from its first frame. A stream stays real time when all its lines did."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from pathlib import Path
 from benchmarks import measure
 
 
-def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -> dict:
+def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float,
+           batches: bool) -> dict:
     """One SpeakVoiced call: first audio latency and how late the latest event was."""
     req = pb.SpeakVoicedRequest(speak=pb.SpeakRequest(text=text, utterance_id=uid,
-                                                      frame_rate=frame_rate), voice="joe")
+                                                      frame_rate=frame_rate), voice="joe",
+                                frame_batches=batches)
     t0 = time.perf_counter()
     first: float | None = None
     play0: float | None = None  # when the line starts playing: its first audio and frame are in
@@ -34,9 +36,11 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -
             at = ev.audio.start_s
             audio_s = at + len(ev.audio.pcm16) / 2 / ev.audio.sample_rate
             first = now if first is None else first
+        elif ev.HasField("frames"):
+            at = ev.frames.frames[0].time_s  # the batch's first frame is due first
         else:
             at = ev.frame.time_s
-        got.add(ev.WhichOneof("event"))
+        got.add("audio" if ev.HasField("audio") else "frame")
         if play0 is None and len(got) == 2:
             play0 = now
         if play0 is not None and ev.HasField("audio"):
@@ -50,9 +54,9 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float) -
 
 
 def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
-                timeout_s: float = 120.0, frame_rate: float = 0.0) -> dict:
+                timeout_s: float = 120.0, frame_rate: float = 0.0, batches: bool = True) -> dict:
     """N concurrent streams over `texts` (stream k says texts k, k+n, ...), lip frames at
-    `frame_rate` (0: the model's 80 fps)."""
+    `frame_rate` (0: the model's 80 fps), in batches (one per audio chunk) or one a message."""
     import grpc
 
     from benchmarks.models import BenchModel
@@ -81,7 +85,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
             try:
                 for j, text in enumerate(texts[k::n]):
                     results[k].append(_speak(stub, pb, text, f"s{k}-{j}", timeout_s,
-                                             frame_rate))
+                                             frame_rate, batches))
             except Exception as exc:  # noqa: BLE001 -- reported, not raised
                 errors.append(f"stream {k}: {exc}")
 
@@ -99,6 +103,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
         "errors": errors[:3],
         "streams": n,
         "frame_rate": frame_rate or 80.0,
+        "frame_batches": batches,
         "lines": len(lines),
         "streams_realtime": sum(realtime),
         "lines_late": sum(r["late_s"] > 0 for r in lines),
@@ -113,7 +118,7 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
     }
 
 
-if __name__ == "__main__":  # python -m benchmarks.voice_streams [N [FPS]]
+if __name__ == "__main__":  # python -m benchmarks.voice_streams [N [FPS [single]]]
     import json
     import sys
     import tempfile
@@ -124,7 +129,8 @@ if __name__ == "__main__":  # python -m benchmarks.voice_streams [N [FPS]]
     texts = [t for t in texts if t.strip()]
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    batched = not (len(sys.argv) > 3 and sys.argv[3] == "single")  # single: one frame a message
     with tempfile.TemporaryDirectory() as tmp:
         out = run_streams(REPO_ROOT / "models" / "default", texts, n, Path(tmp) / "serve.log",
-                          frame_rate=rate)
+                          frame_rate=rate, batches=batched)
     print(json.dumps(out, indent=1))

@@ -10,6 +10,7 @@ beyond it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import os
 import threading
 import time
@@ -54,6 +55,19 @@ class AudioOut:
 
 
 @dataclass(frozen=True)
+class FramesOut:
+    """Consecutive frames sent as one message (a request with `frame_batches`): those of the
+    audio chunk just sent, or of 0.5 s when there is no audio (marks)."""
+
+    frames: tuple[OutFrame, ...]
+
+    @property
+    def time_s(self) -> float:
+        """When the batch's first frame shows: a realtime batch goes out then."""
+        return self.frames[0].time_s
+
+
+@dataclass(frozen=True)
 class VoicedSpec:
     """A SpeakVoiced request as the core sees it."""
 
@@ -62,6 +76,8 @@ class VoicedSpec:
     """Empty: the server's default voice."""
     marks_format: str = ""
     marks: str = ""
+    frame_batches: bool = False
+    """Frames in FramesOut batches, one per audio chunk; False: one OutFrame at a time."""
 
 
 class _Cancelled(Exception):
@@ -137,7 +153,8 @@ class VoicedService:
                 raise InvalidRequest(str(exc)) from None
         return self.voice(spec.voice or self.default)
 
-    async def stream(self, spec: VoicedSpec, voice: Voice) -> AsyncIterator[AudioOut | OutFrame]:
+    async def stream(self, spec: VoicedSpec,
+                     voice: Voice) -> AsyncIterator[AudioOut | OutFrame | FramesOut]:
         """Audio chunks and frames in order; cancelling the iteration stops the voice work."""
         if self.active >= self._slots:
             raise CapacityError(f"the server is speaking {self.active} voiced lines, its "
@@ -185,7 +202,8 @@ class VoicedService:
                     raise item
                 # Realtime pacing holds lip frames to their time. Audio goes out as soon as it is
                 # made: a player must hold a chunk before its start to play it, and a chunk made
-                # ahead would otherwise hold back the frames queued behind it.
+                # ahead would otherwise hold back the frames queued behind it. A batch goes out
+                # at its first frame's time: a player holds the rest before they are due.
                 if not isinstance(item, AudioOut):
                     await pacer.wait(item.time_s)
                 yield item
@@ -194,7 +212,7 @@ class VoicedService:
             self.active -= 1
 
     def _items(self, spec: VoicedSpec, voice: Voice,
-               stop: threading.Event) -> Iterator[AudioOut | OutFrame]:
+               stop: threading.Event) -> Iterator[AudioOut | OutFrame | FramesOut]:
         from text2lips.voice.lips import voiced
 
         sp = spec.speak
@@ -202,6 +220,12 @@ class VoicedService:
         calibration = default_calibration(sp.speaker or None)
         out = FrameOutput(options, self.synth.info.frame_rate, calibration)
         batch: list[Frame] = []
+        # Batched, the blend shapes of a whole audio chunk's frames are solved at once.
+        solve_n = (max(SOLVE_BATCH, round(AUDIO_PIECE_S * self.synth.info.frame_rate))
+                   if spec.frame_batches else SOLVE_BATCH)
+        ends: list[float] = []  # where each audio chunk sent ends (s), increasing
+        pending: list[OutFrame] = []  # frames of the batch being filled
+        cut = 0.0  # the batch being filled takes frames before this time
         heard = 0.0  # where the audio sent so far ends (s)
         arrived = self._clock()
         playing: float | None = None  # when the first audio was made: playback starts then
@@ -210,52 +234,82 @@ class VoicedService:
         def deadline() -> float:
             return arrived + START_BUDGET_S if playing is None else playing + due
 
-        def flush() -> Iterator[OutFrame]:
+        def group(frames: Iterator[OutFrame], close: bool) -> Iterator[OutFrame | FramesOut]:
+            # Batched: a batch ends where its audio chunk does (frames never come before their
+            # audio, so it follows that chunk), and when the worker turns to the voice's next
+            # window (`close`), so that no frame waits on it.
+            nonlocal cut
+            if not spec.frame_batches:
+                yield from frames
+                return
+            for o in frames:
+                if pending and o.time_s >= cut - 1e-9:
+                    yield FramesOut(tuple(pending))
+                    pending.clear()
+                if not pending:
+                    after = bisect.bisect_right(ends, o.time_s + 1e-9)
+                    cut = ends[after] if after < len(ends) else o.time_s + AUDIO_PIECE_S
+                pending.append(o)
+            if close and pending:
+                yield FramesOut(tuple(pending))
+                pending.clear()
+
+        def weigh() -> list[np.ndarray | None]:
             # Blend shapes solved for the batch at once: per frame, the solve's numpy calls
             # cost more than the lip model (and hold the GIL every stream shares).
             if not batch:
-                return
-            lips = np.stack([f.landmarks for f in batch])  # (B, 60)
-            if options.blendshapes:
-                with self._gate.held(deadline()):
-                    weights = solve(lips, calibration)
-            else:
-                weights = [None] * len(batch)
+                return []
+            if not options.blendshapes:
+                return [None] * len(batch)
+            return list(solve(np.stack([f.landmarks for f in batch]), calibration))  # (B, 60)
+
+        def solved(weights: list[np.ndarray | None]) -> Iterator[OutFrame]:
             for f, w in zip(batch, weights, strict=True):
                 for o in out.push(f.landmarks, f.last, w, index=f.index, time_s=f.time_s):
                     yield OutFrame(sp.utterance_id, o.index, o.time_s, o.landmarks,
                                    _weights(o.blendshapes), o.last)
             batch.clear()
 
+        rate = self.synth.info.frame_rate
         items = voiced(self.synth, voice, sp.text, sp.options())
-        while True:
-            with self._gate.held(deadline()):  # the voice window or lip frame comes next
-                item = next(items, None)
-            if item is None:
-                break
-            if stop.is_set():  # the client went away: the voice stops at its next chunk
+        done = False
+        while not done:
+            # One pass through the gate: the voice's next window, or the lip frames up to the
+            # next send and their blend shapes. A pass per frame cost each frame a wait on
+            # the gate (and a hand-off of the interpreter lock) with a dozen streams queued.
+            chunk: VoiceChunk | None = None
+            near = False
+            with self._gate.held(deadline()):
+                for item in items:
+                    if isinstance(item, VoiceChunk):
+                        chunk = item
+                        break
+                    batch.append(item)
+                    due = item.time_s
+                    # Sent at solve_n frames, and at the last frames of the audio sent so far
+                    # (after them the voice works on its next window: nothing may wait on it).
+                    near = item.last or (bool(ends) and item.time_s >= heard - 2 / rate)
+                    if len(batch) >= solve_n or near:
+                        break
+                else:
+                    done = True
+                weights = weigh()
+            if stop.is_set():  # the client went away: the voice stops at its next window
                 return
-            if isinstance(item, VoiceChunk):
-                if playing is None:
-                    playing = self._clock()
-                yield from flush()
-                heard = item.end_s
-                # In pieces: a whole espeak-ng line would pass the gRPC message limit, and a
-                # client can start playing the first piece sooner.
-                step = max(int(AUDIO_PIECE_S * item.sample_rate), 1)
-                for a in range(0, len(item.audio), step):
-                    yield AudioOut(sp.utterance_id,
-                                   np.asarray(item.audio[a : a + step], "<i2").tobytes(),
-                                   item.sample_rate, item.start_s + a / item.sample_rate)
+            yield from group(solved(weights), close=near or done or chunk is not None)
+            if chunk is None:
                 continue
-            batch.append(item)
-            due = item.time_s
-            # Sent at SOLVE_BATCH frames, and at the last frames of the audio sent so far
-            # (after them the voice works on its next window: nothing may wait on that).
-            if (len(batch) >= SOLVE_BATCH or item.last
-                    or item.time_s >= heard - 2 / self.synth.info.frame_rate):
-                yield from flush()
-        yield from flush()
+            if playing is None:
+                playing = self._clock()
+            heard = chunk.end_s
+            # In pieces: a whole espeak-ng line would pass the gRPC message limit, and a
+            # client can start playing the first piece sooner.
+            step = max(int(AUDIO_PIECE_S * chunk.sample_rate), 1)
+            for a in range(0, len(chunk.audio), step):
+                pcm = np.asarray(chunk.audio[a : a + step], "<i2")
+                start = chunk.start_s + a / chunk.sample_rate
+                ends.append(start + len(pcm) / chunk.sample_rate)
+                yield AudioOut(sp.utterance_id, pcm.tobytes(), chunk.sample_rate, start)
 
 
 def _weights(w: np.ndarray | None) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 
 from sidecar.converse import Cancel, CancelAll, Event, Failed, Finished, FrameOut, Started
 from sidecar.utterance import OUTPUT_RATES, OutFrame, SpeakSpec
-from sidecar.voiced import AudioOut, VoicedSpec
+from sidecar.voiced import AudioOut, FramesOut, VoicedSpec
 from text2lips import __version__
 from text2lips.blendshapes import BLENDSHAPE_NAMES
 from text2lips.runtime import ModelInfo
@@ -33,15 +33,18 @@ def speak_spec(req: pb.SpeakRequest) -> SpeakSpec:
 def voiced_spec(req: pb.SpeakVoicedRequest) -> VoicedSpec:
     """SpeakVoicedRequest -> VoicedSpec (not yet validated)."""
     return VoicedSpec(speak_spec(req.speak), voice=req.voice,
-                      marks_format=req.marks.format, marks=req.marks.data)
+                      marks_format=req.marks.format, marks=req.marks.data,
+                      frame_batches=req.frame_batches)
 
 
-def voiced_event(item: AudioOut | OutFrame) -> pb.VoicedEvent:
+def voiced_event(item: AudioOut | OutFrame | FramesOut) -> pb.VoicedEvent:
     if isinstance(item, AudioOut):
         return pb.VoicedEvent(audio=pb.AudioChunk(
             utterance_id=item.utterance_id, pcm16=item.pcm16, sample_rate=item.sample_rate,
             start_s=item.start_s,
         ))
+    if isinstance(item, FramesOut):
+        return pb.VoicedEvent(frames=pb.LipFrames(frames=[lip_frame(f) for f in item.frames]))
     return pb.VoicedEvent(frame=lip_frame(item))
 
 

@@ -69,3 +69,14 @@ def test_node_client_speaks_aloud(voiced_server: BackgroundServer) -> None:
     result = run_client(f"127.0.0.1:{voiced_server.port}", "Bob met me by the boat.", "espeak")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok voiced: ") and "s of audio" in result.stdout
+
+
+def test_node_client_takes_frame_batches(voiced_server: BackgroundServer) -> None:
+    # Opted in (frame_batches), a client reading the .proto gets the frames in LipFrames
+    # events after their audio; every frame once, in order, the last one `last`.
+    result = run_client(f"127.0.0.1:{voiced_server.port}", "Bob met me by the boat.", "espeak",
+                        "batches")
+    assert result.returncode == 0, result.stdout + result.stderr
+    words = result.stdout.split()
+    frames, batches = int(words[words.index("frames") - 1]), int(words[words.index("batches") - 1])
+    assert 1 <= batches < frames / 10, result.stdout

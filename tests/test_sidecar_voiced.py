@@ -87,6 +87,7 @@ def test_audio_and_frames_arrive_in_one_ordered_stream(stub, rate):
     events = list(stub.SpeakVoiced(_request(text, voice="joe", frame_rate=rate)))
     kinds = [e.WhichOneof("event") for e in events]
     assert kinds[0] == "audio" and kinds.count("audio") >= 2  # the first clause comes alone
+    assert "frames" not in kinds  # no frame_batches: one frame per event, as old clients know
     audio_end, frames = 0.0, []
     out_rate = rate or 80.0
     for e in events:
@@ -107,6 +108,82 @@ def test_audio_and_frames_arrive_in_one_ordered_stream(stub, rate):
     assert len(frames[0].landmarks) == 60 and len(frames[0].blendshapes) > 0
     pcm = np.frombuffer(b"".join(e.audio.pcm16 for e in events if e.HasField("audio")), "<i2")
     assert np.abs(pcm).max() > 3000
+
+
+def _batched(events: list[pb.VoicedEvent]) -> tuple[list[pb.LipFrame], list[tuple[float, float]]]:
+    """The frames of a frame_batches stream in order, checking each batch against the audio
+    before it; returns the frames and the (start, end) of each audio chunk."""
+    chunks: list[tuple[float, float]] = []
+    frames: list[pb.LipFrame] = []
+    for e in events:
+        kind = e.WhichOneof("event")
+        assert kind != "frame", "a single frame in a batched stream"
+        if kind == "audio":
+            a = e.audio
+            chunks.append((a.start_s, a.start_s + len(a.pcm16) / 2 / a.sample_rate))
+            continue
+        batch = list(e.frames.frames)
+        assert batch, "an empty batch"
+        if chunks:  # every frame of the batch falls in the audio chunk of its first frame,
+            # which was sent before it (the last frame may end the line up to a frame late)
+            start, end = next(c for c in chunks[::-1] if c[0] <= batch[0].time_s + 1e-9)
+            assert all(f.time_s < end + 1e-6 or f.last for f in batch), (start, end)
+        else:
+            assert batch[-1].time_s - batch[0].time_s < 0.5
+        frames += batch
+    return frames, chunks
+
+
+@pytest.mark.parametrize("voice, rate", [("espeak", 0.0), ("espeak", 30.0)] + (
+    [("joe", 0.0), ("joe", 30.0)] if piper_available() else []))
+def test_frame_batches_hold_every_frame_once_after_its_audio(stub, voice, rate):
+    # Opted in: the frames come in LipFrames events, each after the audio chunk it covers,
+    # every frame once and in order, as many as the one-per-event stream sends (neither voice
+    # says a line to the sample twice alike, so the frames are checked against the audio).
+    text = "We found the map, but the last page was torn out."
+    single = [e.frame for e in stub.SpeakVoiced(_request(text, voice=voice, frame_rate=rate))
+              if e.HasField("frame")]
+    events = list(stub.SpeakVoiced(_request(text, voice=voice, frame_rate=rate,
+                                            frame_batches=True)))
+    assert events[0].HasField("audio")
+    frames, chunks = _batched(events)
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert frames[0].time_s == 0.0 and frames[-1].last
+    assert not any(f.last for f in frames[:-1])
+    assert abs(frames[-1].time_s - chunks[-1][1]) <= 1 / (rate or 80.0) + 1 / 80
+    assert abs(len(frames) - len(single)) <= 0.05 * len(single)
+    assert len(frames[0].landmarks) == 60 and len(frames[0].blendshapes) > 0
+    batches = sum(e.HasField("frames") for e in events)
+    assert len(chunks) <= batches < len(frames) / 5  # about one a chunk, never one a frame
+
+
+@needs_piper
+def test_realtime_frame_batches_go_out_at_their_first_frames_time(synth):
+    # Each batch waits on the server's clock until its first frame is due; audio is not held.
+    clock = StepClock()
+    with serving(synth, clock=clock, max_voiced=1) as stub:
+        req = _request("Hello there, put the book back.", voice="joe", frame_batches=True)
+        req.speak.pacing = pb.PACING_REALTIME
+        events = list(stub.SpeakVoiced(req))
+        firsts = [e.frames.frames[0].time_s for e in events if e.HasField("frames")]
+        frames, _ = _batched(events)
+        assert len(firsts) >= 3 and frames[-1].last
+        np.testing.assert_allclose(clock.sleeps, np.diff(firsts), atol=1e-6)
+        sent_at = 0.0
+        for e in events:
+            if e.HasField("frames"):
+                sent_at = e.frames.frames[0].time_s
+            else:
+                assert sent_at <= e.audio.start_s + 1e-6, "audio sent after its start"
+
+
+def test_client_marks_give_frame_batches_of_half_a_second(stub):
+    marks = pb.ClientMarks(format="polly", data=(MARKS / "polly.marks").read_text())
+    events = list(stub.SpeakVoiced(_request("Bob bought a map, then met me.", marks=marks,
+                                            frame_batches=True)))
+    frames, chunks = _batched(events)
+    assert not chunks and [f.index for f in frames] == list(range(round(1.90 * 80)))
+    assert frames[-1].last and len(events) == 4  # 152 frames, 40 a batch
 
 
 def test_client_marks_give_frames_and_no_audio(stub):

@@ -1,10 +1,11 @@
 // An independent client of the text2lips sidecar: grpc-js + proto-loader reading the .proto
 // directly (no generated code), so the wire contract is checked from outside Python.
 //
-//   node tests/node/client.mjs 127.0.0.1:50051 ["text to speak"] [voice]
+//   node tests/node/client.mjs 127.0.0.1:50051 ["text to speak"] [voice [batches]]
 //
 // Calls GetModelInfo, then Speak (or, with a voice, SpeakVoiced: audio chunks and frames in
-// one stream), checks what came back and prints one line; exit 0 when every check passes,
+// one stream; with `batches`, the frames in LipFrames events, one per audio chunk), checks
+// what came back and prints one line; exit 0 when every check passes,
 // 1 otherwise. TEXT2LIPS_TOKEN, when set, is sent as a bearer token.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +22,8 @@ function fail(message) {
   process.exit(1);
 }
 
-const [address, text = "Hello from Node.", voice] = process.argv.slice(2);
+const [address, text = "Hello from Node.", voice, batching] = process.argv.slice(2);
+const batches = batching === "batches";
 if (!address) fail("usage: node client.mjs HOST:PORT [text]");
 
 const definition = protoLoader.loadSync(path.join(protoRoot, "text2lips/v1/lipsync.proto"), {
@@ -65,10 +67,12 @@ function speakVoiced(request) {
   });
 }
 
-// Audio first, contiguous from t = 0, every frame after the audio of its time; returns
-// [problem, frames, seconds of audio].
+// Audio first, contiguous from t = 0, every frame after the audio of its time; frames one per
+// event, or (batches) only in LipFrames events. Returns [problem, frames, seconds of audio,
+// number of batches].
 function checkVoiced(events) {
   let audioEnd = 0;
+  let nBatches = 0;
   const frames = [];
   if (events.length === 0 || !events[0].audio) return ["the stream does not start with audio"];
   for (const e of events) {
@@ -78,11 +82,17 @@ function checkVoiced(events) {
       if (a.pcm16.length % 2 !== 0) return ["odd PCM16 byte count"];
       audioEnd += a.pcm16.length / 2 / a.sample_rate;
     } else {
-      if (e.frame.time_s > audioEnd + 1 / 80) return [`frame at ${e.frame.time_s} s before its audio`];
-      frames.push(e.frame);
+      if (batches !== Boolean(e.frames)) return [`a ${e.frames ? "batch" : "single frame"} event when batches=${batches}`];
+      const got = e.frames ? e.frames.frames : [e.frame];
+      if (got.length === 0) return ["an empty batch"];
+      nBatches += e.frames ? 1 : 0;
+      for (const f of got) {
+        if (f.time_s > audioEnd + 1 / 80) return [`frame at ${f.time_s} s before its audio`];
+        frames.push(f);
+      }
     }
   }
-  return [null, frames, audioEnd];
+  return [null, frames, audioEnd, nBatches];
 }
 
 function check(frames, info, utteranceId) {
@@ -108,12 +118,13 @@ try {
   const utteranceId = "node-client-1";
   if (voice) {
     if (!info.voices.includes(voice)) fail(`voice ${voice} not in ModelInfo.voices ${info.voices}`);
-    const events = await speakVoiced({ speak: { text, utterance_id: utteranceId }, voice });
-    const [problem, frames, audioS] = checkVoiced(events);
+    const events = await speakVoiced({ speak: { text, utterance_id: utteranceId }, voice, frame_batches: batches });
+    const [problem, frames, audioS, nBatches] = checkVoiced(events);
     if (problem) fail(problem);
     const frameProblem = check(frames, info, utteranceId);
     if (frameProblem) fail(frameProblem);
-    console.log(`ok voiced: ${audioS.toFixed(3)} s of audio and ${frames.length} frames from ${voice} at ${address}`);
+    const inBatches = batches ? ` in ${nBatches} batches` : "";
+    console.log(`ok voiced: ${audioS.toFixed(3)} s of audio and ${frames.length} frames${inBatches} from ${voice} at ${address}`);
     process.exit(0);
   }
   const frames = await speak({ text, utterance_id: utteranceId });

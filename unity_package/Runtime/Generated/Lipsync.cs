@@ -43,32 +43,35 @@ namespace Text2Lips.V1 {
             "ChFVdHRlcmFuY2VGaW5pc2hlZBIUCgx1dHRlcmFuY2VfaWQYASABKAkSDgoG",
             "ZnJhbWVzGAIgASgNEhEKCWNhbmNlbGxlZBgDIAEoCCJFCg5VdHRlcmFuY2VF",
             "cnJvchIUCgx1dHRlcmFuY2VfaWQYASABKAkSDAoEY29kZRgCIAEoBRIPCgdt",
-            "ZXNzYWdlGAMgASgJIngKElNwZWFrVm9pY2VkUmVxdWVzdBIpCgVzcGVhaxgB",
-            "IAEoCzIaLnRleHQybGlwcy52MS5TcGVha1JlcXVlc3QSDQoFdm9pY2UYAiAB",
-            "KAkSKAoFbWFya3MYAyABKAsyGS50ZXh0MmxpcHMudjEuQ2xpZW50TWFya3Mi",
-            "KwoLQ2xpZW50TWFya3MSDgoGZm9ybWF0GAEgASgJEgwKBGRhdGEYAiABKAki",
-            "VwoKQXVkaW9DaHVuaxIUCgx1dHRlcmFuY2VfaWQYASABKAkSDQoFcGNtMTYY",
-            "AiABKAwSEwoLc2FtcGxlX3JhdGUYAyABKA0SDwoHc3RhcnRfcxgEIAEoASJq",
-            "CgtWb2ljZWRFdmVudBIpCgVhdWRpbxgBIAEoCzIYLnRleHQybGlwcy52MS5B",
-            "dWRpb0NodW5rSAASJwoFZnJhbWUYAiABKAsyFi50ZXh0MmxpcHMudjEuTGlw",
-            "RnJhbWVIAEIHCgVldmVudCIVChNHZXRNb2RlbEluZm9SZXF1ZXN0Ii4KB1Nw",
-            "ZWFrZXISDAoEbmFtZRgBIAEoCRIVCglyZWZlcmVuY2UYAiADKAJCAhABIr0C",
-            "CglNb2RlbEluZm8SEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJz",
-            "aW9uGAIgASgJEg8KB2xpY2VuY2UYAyABKAkSEgoKZnJhbWVfcmF0ZRgEIAEo",
-            "AhIYChBsYW5kbWFya19pbmRpY2VzGAUgAygNEhgKEGJsZW5kc2hhcGVfbmFt",
-            "ZXMYBiADKAkSJwoIc3BlYWtlcnMYByADKAsyFS50ZXh0MmxpcHMudjEuU3Bl",
-            "YWtlchIXCg9kZWZhdWx0X3NwZWFrZXIYCCABKAkSFgoObWF4X3RleHRfY2hh",
-            "cnMYCSABKA0SEwoLZnJhbWVfcmF0ZXMYCiADKAISFgoOc2VydmVyX3ZlcnNp",
-            "b24YCyABKAkSDgoGdm9pY2VzGAwgAygJEhUKDWRlZmF1bHRfdm9pY2UYDSAB",
-            "KAkqPQoGUGFjaW5nEh4KGlBBQ0lOR19BU19GQVNUX0FTX1BPU1NJQkxFEAAS",
-            "EwoPUEFDSU5HX1JFQUxUSU1FEAEyrgIKB0xpcFN5bmMSPQoFU3BlYWsSGi50",
-            "ZXh0MmxpcHMudjEuU3BlYWtSZXF1ZXN0GhYudGV4dDJsaXBzLnYxLkxpcEZy",
-            "YW1lMAESSgoIQ29udmVyc2USHS50ZXh0MmxpcHMudjEuQ29udmVyc2VSZXF1",
-            "ZXN0GhsudGV4dDJsaXBzLnYxLkNvbnZlcnNlRXZlbnQoATABEkoKDEdldE1v",
-            "ZGVsSW5mbxIhLnRleHQybGlwcy52MS5HZXRNb2RlbEluZm9SZXF1ZXN0Ghcu",
-            "dGV4dDJsaXBzLnYxLk1vZGVsSW5mbxJMCgtTcGVha1ZvaWNlZBIgLnRleHQy",
-            "bGlwcy52MS5TcGVha1ZvaWNlZFJlcXVlc3QaGS50ZXh0MmxpcHMudjEuVm9p",
-            "Y2VkRXZlbnQwAUIPqgIMVGV4dDJMaXBzLlYxYgZwcm90bzM="));
+            "ZXNzYWdlGAMgASgJIo8BChJTcGVha1ZvaWNlZFJlcXVlc3QSKQoFc3BlYWsY",
+            "ASABKAsyGi50ZXh0MmxpcHMudjEuU3BlYWtSZXF1ZXN0Eg0KBXZvaWNlGAIg",
+            "ASgJEigKBW1hcmtzGAMgASgLMhkudGV4dDJsaXBzLnYxLkNsaWVudE1hcmtz",
+            "EhUKDWZyYW1lX2JhdGNoZXMYBCABKAgiKwoLQ2xpZW50TWFya3MSDgoGZm9y",
+            "bWF0GAEgASgJEgwKBGRhdGEYAiABKAkiVwoKQXVkaW9DaHVuaxIUCgx1dHRl",
+            "cmFuY2VfaWQYASABKAkSDQoFcGNtMTYYAiABKAwSEwoLc2FtcGxlX3JhdGUY",
+            "AyABKA0SDwoHc3RhcnRfcxgEIAEoASIzCglMaXBGcmFtZXMSJgoGZnJhbWVz",
+            "GAEgAygLMhYudGV4dDJsaXBzLnYxLkxpcEZyYW1lIpUBCgtWb2ljZWRFdmVu",
+            "dBIpCgVhdWRpbxgBIAEoCzIYLnRleHQybGlwcy52MS5BdWRpb0NodW5rSAAS",
+            "JwoFZnJhbWUYAiABKAsyFi50ZXh0MmxpcHMudjEuTGlwRnJhbWVIABIpCgZm",
+            "cmFtZXMYAyABKAsyFy50ZXh0MmxpcHMudjEuTGlwRnJhbWVzSABCBwoFZXZl",
+            "bnQiFQoTR2V0TW9kZWxJbmZvUmVxdWVzdCIuCgdTcGVha2VyEgwKBG5hbWUY",
+            "ASABKAkSFQoJcmVmZXJlbmNlGAIgAygCQgIQASK9AgoJTW9kZWxJbmZvEhIK",
+            "Cm1vZGVsX25hbWUYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIPCgds",
+            "aWNlbmNlGAMgASgJEhIKCmZyYW1lX3JhdGUYBCABKAISGAoQbGFuZG1hcmtf",
+            "aW5kaWNlcxgFIAMoDRIYChBibGVuZHNoYXBlX25hbWVzGAYgAygJEicKCHNw",
+            "ZWFrZXJzGAcgAygLMhUudGV4dDJsaXBzLnYxLlNwZWFrZXISFwoPZGVmYXVs",
+            "dF9zcGVha2VyGAggASgJEhYKDm1heF90ZXh0X2NoYXJzGAkgASgNEhMKC2Zy",
+            "YW1lX3JhdGVzGAogAygCEhYKDnNlcnZlcl92ZXJzaW9uGAsgASgJEg4KBnZv",
+            "aWNlcxgMIAMoCRIVCg1kZWZhdWx0X3ZvaWNlGA0gASgJKj0KBlBhY2luZxIe",
+            "ChpQQUNJTkdfQVNfRkFTVF9BU19QT1NTSUJMRRAAEhMKD1BBQ0lOR19SRUFM",
+            "VElNRRABMq4CCgdMaXBTeW5jEj0KBVNwZWFrEhoudGV4dDJsaXBzLnYxLlNw",
+            "ZWFrUmVxdWVzdBoWLnRleHQybGlwcy52MS5MaXBGcmFtZTABEkoKCENvbnZl",
+            "cnNlEh0udGV4dDJsaXBzLnYxLkNvbnZlcnNlUmVxdWVzdBobLnRleHQybGlw",
+            "cy52MS5Db252ZXJzZUV2ZW50KAEwARJKCgxHZXRNb2RlbEluZm8SIS50ZXh0",
+            "MmxpcHMudjEuR2V0TW9kZWxJbmZvUmVxdWVzdBoXLnRleHQybGlwcy52MS5N",
+            "b2RlbEluZm8STAoLU3BlYWtWb2ljZWQSIC50ZXh0MmxpcHMudjEuU3BlYWtW",
+            "b2ljZWRSZXF1ZXN0GhkudGV4dDJsaXBzLnYxLlZvaWNlZEV2ZW50MAFCD6oC",
+            "DFRleHQyTGlwcy5WMWIGcHJvdG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Text2Lips.V1.Pacing), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -79,10 +82,11 @@ namespace Text2Lips.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceStarted), global::Text2Lips.V1.UtteranceStarted.Parser, new[]{ "UtteranceId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceFinished), global::Text2Lips.V1.UtteranceFinished.Parser, new[]{ "UtteranceId", "Frames", "Cancelled" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.UtteranceError), global::Text2Lips.V1.UtteranceError.Parser, new[]{ "UtteranceId", "Code", "Message" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.SpeakVoicedRequest), global::Text2Lips.V1.SpeakVoicedRequest.Parser, new[]{ "Speak", "Voice", "Marks" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.SpeakVoicedRequest), global::Text2Lips.V1.SpeakVoicedRequest.Parser, new[]{ "Speak", "Voice", "Marks", "FrameBatches" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.ClientMarks), global::Text2Lips.V1.ClientMarks.Parser, new[]{ "Format", "Data" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.AudioChunk), global::Text2Lips.V1.AudioChunk.Parser, new[]{ "UtteranceId", "Pcm16", "SampleRate", "StartS" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.VoicedEvent), global::Text2Lips.V1.VoicedEvent.Parser, new[]{ "Audio", "Frame" }, new[]{ "Event" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.LipFrames), global::Text2Lips.V1.LipFrames.Parser, new[]{ "Frames" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.VoicedEvent), global::Text2Lips.V1.VoicedEvent.Parser, new[]{ "Audio", "Frame", "Frames" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.GetModelInfoRequest), global::Text2Lips.V1.GetModelInfoRequest.Parser, null, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.Speaker), global::Text2Lips.V1.Speaker.Parser, new[]{ "Name", "Reference" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Text2Lips.V1.ModelInfo), global::Text2Lips.V1.ModelInfo.Parser, new[]{ "ModelName", "ModelVersion", "Licence", "FrameRate", "LandmarkIndices", "BlendshapeNames", "Speakers", "DefaultSpeaker", "MaxTextChars", "FrameRates", "ServerVersion", "Voices", "DefaultVoice" }, null, null, null, null)
@@ -2372,6 +2376,7 @@ namespace Text2Lips.V1 {
       speak_ = other.speak_ != null ? other.speak_.Clone() : null;
       voice_ = other.voice_;
       marks_ = other.marks_ != null ? other.marks_.Clone() : null;
+      frameBatches_ = other.frameBatches_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2427,6 +2432,25 @@ namespace Text2Lips.V1 {
       }
     }
 
+    /// <summary>Field number for the "frame_batches" field.</summary>
+    public const int FrameBatchesFieldNumber = 4;
+    private bool frameBatches_;
+    /// <summary>
+    /// Send the lip frames in LipFrames events, one per audio chunk, right after it (with marks,
+    /// no audio: one per 0.5 s of frames), instead of one LipFrame event per frame. A dozen
+    /// streams at 80 fps are ~1,000 messages a second one frame at a time; batched, ~25 per
+    /// stream-second. With PACING_REALTIME a batch goes out at the time_s of its first frame.
+    /// False (the default, and what older clients send): one frame per event, as before.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool FrameBatches {
+      get { return frameBatches_; }
+      set {
+        frameBatches_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2445,6 +2469,7 @@ namespace Text2Lips.V1 {
       if (!object.Equals(Speak, other.Speak)) return false;
       if (Voice != other.Voice) return false;
       if (!object.Equals(Marks, other.Marks)) return false;
+      if (FrameBatches != other.FrameBatches) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2455,6 +2480,7 @@ namespace Text2Lips.V1 {
       if (speak_ != null) hash ^= Speak.GetHashCode();
       if (Voice.Length != 0) hash ^= Voice.GetHashCode();
       if (marks_ != null) hash ^= Marks.GetHashCode();
+      if (FrameBatches != false) hash ^= FrameBatches.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -2485,6 +2511,10 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(26);
         output.WriteMessage(Marks);
       }
+      if (FrameBatches != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(FrameBatches);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2507,6 +2537,10 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(26);
         output.WriteMessage(Marks);
       }
+      if (FrameBatches != false) {
+        output.WriteRawTag(32);
+        output.WriteBool(FrameBatches);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2525,6 +2559,9 @@ namespace Text2Lips.V1 {
       }
       if (marks_ != null) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Marks);
+      }
+      if (FrameBatches != false) {
+        size += 1 + 1;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -2552,6 +2589,9 @@ namespace Text2Lips.V1 {
           Marks = new global::Text2Lips.V1.ClientMarks();
         }
         Marks.MergeFrom(other.Marks);
+      }
+      if (other.FrameBatches != false) {
+        FrameBatches = other.FrameBatches;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -2586,6 +2626,10 @@ namespace Text2Lips.V1 {
             input.ReadMessage(Marks);
             break;
           }
+          case 32: {
+            FrameBatches = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -2617,6 +2661,10 @@ namespace Text2Lips.V1 {
               Marks = new global::Text2Lips.V1.ClientMarks();
             }
             input.ReadMessage(Marks);
+            break;
+          }
+          case 32: {
+            FrameBatches = input.ReadBool();
             break;
           }
         }
@@ -3167,6 +3215,188 @@ namespace Text2Lips.V1 {
 
   }
 
+  /// <summary>
+  /// Consecutive lip frames of one utterance, in order (index and time_s increasing); only the
+  /// final batch's final frame has `last`.
+  /// </summary>
+  public sealed partial class LipFrames : pb::IMessage<LipFrames>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<LipFrames> _parser = new pb::MessageParser<LipFrames>(() => new LipFrames());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<LipFrames> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[10]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public LipFrames() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public LipFrames(LipFrames other) : this() {
+      frames_ = other.frames_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public LipFrames Clone() {
+      return new LipFrames(this);
+    }
+
+    /// <summary>Field number for the "frames" field.</summary>
+    public const int FramesFieldNumber = 1;
+    private static readonly pb::FieldCodec<global::Text2Lips.V1.LipFrame> _repeated_frames_codec
+        = pb::FieldCodec.ForMessage(10, global::Text2Lips.V1.LipFrame.Parser);
+    private readonly pbc::RepeatedField<global::Text2Lips.V1.LipFrame> frames_ = new pbc::RepeatedField<global::Text2Lips.V1.LipFrame>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::Text2Lips.V1.LipFrame> Frames {
+      get { return frames_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as LipFrames);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(LipFrames other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!frames_.Equals(other.frames_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= frames_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      frames_.WriteTo(output, _repeated_frames_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      frames_.WriteTo(ref output, _repeated_frames_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += frames_.CalculateSize(_repeated_frames_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(LipFrames other) {
+      if (other == null) {
+        return;
+      }
+      frames_.Add(other.frames_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            frames_.AddEntriesFrom(input, _repeated_frames_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            frames_.AddEntriesFrom(ref input, _repeated_frames_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
   public sealed partial class VoicedEvent : pb::IMessage<VoicedEvent>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3181,7 +3411,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[10]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[11]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3208,6 +3438,9 @@ namespace Text2Lips.V1 {
         case EventOneofCase.Frame:
           Frame = other.Frame.Clone();
           break;
+        case EventOneofCase.Frames:
+          Frames = other.Frames.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -3233,6 +3466,9 @@ namespace Text2Lips.V1 {
 
     /// <summary>Field number for the "frame" field.</summary>
     public const int FrameFieldNumber = 2;
+    /// <summary>
+    /// One frame (requests without frame_batches).
+    /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public global::Text2Lips.V1.LipFrame Frame {
@@ -3243,12 +3479,28 @@ namespace Text2Lips.V1 {
       }
     }
 
+    /// <summary>Field number for the "frames" field.</summary>
+    public const int FramesFieldNumber = 3;
+    /// <summary>
+    /// The frames of the audio chunk just sent (requests with frame_batches).
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::Text2Lips.V1.LipFrames Frames {
+      get { return eventCase_ == EventOneofCase.Frames ? (global::Text2Lips.V1.LipFrames) event_ : null; }
+      set {
+        event_ = value;
+        eventCase_ = value == null ? EventOneofCase.None : EventOneofCase.Frames;
+      }
+    }
+
     private object event_;
     /// <summary>Enum of possible cases for the "event" oneof.</summary>
     public enum EventOneofCase {
       None = 0,
       Audio = 1,
       Frame = 2,
+      Frames = 3,
     }
     private EventOneofCase eventCase_ = EventOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3281,6 +3533,7 @@ namespace Text2Lips.V1 {
       }
       if (!object.Equals(Audio, other.Audio)) return false;
       if (!object.Equals(Frame, other.Frame)) return false;
+      if (!object.Equals(Frames, other.Frames)) return false;
       if (EventCase != other.EventCase) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
@@ -3291,6 +3544,7 @@ namespace Text2Lips.V1 {
       int hash = 1;
       if (eventCase_ == EventOneofCase.Audio) hash ^= Audio.GetHashCode();
       if (eventCase_ == EventOneofCase.Frame) hash ^= Frame.GetHashCode();
+      if (eventCase_ == EventOneofCase.Frames) hash ^= Frames.GetHashCode();
       hash ^= (int) eventCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -3318,6 +3572,10 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Frame);
       }
+      if (eventCase_ == EventOneofCase.Frames) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Frames);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3336,6 +3594,10 @@ namespace Text2Lips.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Frame);
       }
+      if (eventCase_ == EventOneofCase.Frames) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Frames);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3351,6 +3613,9 @@ namespace Text2Lips.V1 {
       }
       if (eventCase_ == EventOneofCase.Frame) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Frame);
+      }
+      if (eventCase_ == EventOneofCase.Frames) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Frames);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3376,6 +3641,12 @@ namespace Text2Lips.V1 {
             Frame = new global::Text2Lips.V1.LipFrame();
           }
           Frame.MergeFrom(other.Frame);
+          break;
+        case EventOneofCase.Frames:
+          if (Frames == null) {
+            Frames = new global::Text2Lips.V1.LipFrames();
+          }
+          Frames.MergeFrom(other.Frames);
           break;
       }
 
@@ -3412,6 +3683,15 @@ namespace Text2Lips.V1 {
             Frame = subBuilder;
             break;
           }
+          case 26: {
+            global::Text2Lips.V1.LipFrames subBuilder = new global::Text2Lips.V1.LipFrames();
+            if (eventCase_ == EventOneofCase.Frames) {
+              subBuilder.MergeFrom(Frames);
+            }
+            input.ReadMessage(subBuilder);
+            Frames = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -3445,6 +3725,15 @@ namespace Text2Lips.V1 {
             Frame = subBuilder;
             break;
           }
+          case 26: {
+            global::Text2Lips.V1.LipFrames subBuilder = new global::Text2Lips.V1.LipFrames();
+            if (eventCase_ == EventOneofCase.Frames) {
+              subBuilder.MergeFrom(Frames);
+            }
+            input.ReadMessage(subBuilder);
+            Frames = subBuilder;
+            break;
+          }
         }
       }
     }
@@ -3466,7 +3755,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[11]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[12]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3618,7 +3907,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[12]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[13]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -3838,7 +4127,7 @@ namespace Text2Lips.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[13]; }
+      get { return global::Text2Lips.V1.LipsyncReflection.Descriptor.MessageTypes[14]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]

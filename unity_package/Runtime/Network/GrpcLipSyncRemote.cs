@@ -97,7 +97,19 @@ namespace Text2Lips
                             {
                                 while (await call.ResponseStream.MoveNext(firstFrame.Token))
                                 {
-                                    RemoteEvent ev = ToEvent(call.ResponseStream.Current);
+                                    VoicedEvent e = call.ResponseStream.Current;
+                                    if (e.EventCase == VoicedEvent.EventOneofCase.Frames)
+                                    {
+                                        // A batch (frame_batches): the frames of the audio chunk just
+                                        // sent, handed on one by one as if each had come alone.
+                                        foreach (LipFrame f in e.Frames.Frames)
+                                        {
+                                            first();
+                                            onEvent(ToFrame(f));
+                                        }
+                                        continue;
+                                    }
+                                    RemoteEvent ev = ToEvent(e);
                                     if (ev == null) continue; // an event kind newer than this package
                                     first();
                                     onEvent(ev);
@@ -199,7 +211,9 @@ namespace Text2Lips
         {
             SpeakRequest speak = ToProto(r);
             speak.TargetDurationS = 0; // the voice or the marks give the timing
-            var request = new SpeakVoicedRequest { Speak = speak };
+            // Frames in batches, one message per audio chunk: a dozen avatars one frame per message
+            // are ~1,000 messages a second. A sidecar older than the field sends them one by one.
+            var request = new SpeakVoicedRequest { Speak = speak, FrameBatches = true };
             if (r.Marks != null && r.Marks.Count > 0)
                 request.Marks = new Text2Lips.V1.ClientMarks
                 {
