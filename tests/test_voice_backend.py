@@ -125,3 +125,18 @@ def test_engine_choices_are_checked(monkeypatch):
     monkeypatch.setenv(ENV_PRECISION, "fp8")
     with pytest.raises(Text2LipsError, match="voice precision 'fp8'"):
         DecoderOptions().resolved()
+
+
+@needs_openvino
+def test_many_threads_share_one_decoder(fast):
+    """The sidecar's streams call one voice from their own threads: each gets its own infer
+    request, and the audio is what one thread alone makes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    latent = _latent(fast, SENTENCES[2])
+    spans = list(windows(latent.shape[2], 0))
+    alone = [fast._decode(latent, a, b) for a, b in spans]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda ab: fast._decode(latent, *ab), spans * 4))
+    for i, audio in enumerate(together):
+        assert np.abs(audio.astype(int) - alone[i % len(spans)].astype(int)).max() <= 2

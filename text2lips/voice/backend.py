@@ -119,10 +119,16 @@ class OpenVinoDecoder:
     def __init__(self, path: Path, precision: str, threads: int | None) -> None:
         import openvino
 
-        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": precision,
-                                     "PERFORMANCE_HINT": "LATENCY"}
+        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": precision}
         if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
+            # INFERENCE_NUM_THREADS is the model's whole pool, shared by its streams: with
+            # one stream of one thread, two threads' infers ran one after the other (measured
+            # 2.0x the time for 2x the work); one stream per `threads` cores runs them side
+            # by side (1.04x), as the sidecar's concurrent voiced streams need.
+            streams = max(1, len(os.sched_getaffinity(0)) // threads)
+            config.update(NUM_STREAMS=streams, INFERENCE_NUM_THREADS=streams * threads)
+        else:
+            config["PERFORMANCE_HINT"] = "LATENCY"
         # Compiling takes ~0.15 s (measured), so compiled blobs are not cached on disk.
         core = openvino.Core()
         self._model = core.compile_model(core.read_model(str(path)), "CPU", config)
