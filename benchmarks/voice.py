@@ -74,6 +74,9 @@ def run_voice(profile, ctx) -> dict:
         # One NPC on the otherwise idle machine may have both cores for its voice.
         voice2 = load_voice("joe", threads=2)
         first2, _, wall2, audio2 = _time_lines(synth, voice2, texts)
+        # The decoder on onnxruntime f32 (what ran before OpenVINO), for comparison.
+        voice_ort = load_voice("joe", threads=1, backend="onnxruntime")
+        first_ort, frame_ort, wall_ort, audio_ort = _time_lines(synth, voice_ort, texts)
     rtf = wall / audio_s
     cores = len(os.sched_getaffinity(0))
     measure.log(f"  {STREAMS} concurrent SpeakVoiced streams on a loopback sidecar")
@@ -97,6 +100,10 @@ def run_voice(profile, ctx) -> dict:
                                  if streams.get("status") == "ok" else None),
         "voice_2_threads": {"first_audio_ms": measure.summary_ms(first2),
                             "rtf": round(wall2 / audio2, 4)},
+        "decoder_engine": voice.engine,
+        "onnxruntime_f32": {"first_audio_ms": measure.summary_ms(first_ort),
+                            "first_frame_ms": measure.summary_ms(frame_ort),
+                            "rtf": round(wall_ort / audio_ort, 4)},
         "lips_only": {"first_frame_ms": measure.summary_ms(lips_first),
                       "rtf": round(lips_wall / lips_audio, 4)},
         "cores": cores,
@@ -105,21 +112,23 @@ def run_voice(profile, ctx) -> dict:
         "sentences": len(texts),
     }
     result = {
-        "variant": {"label": "joe + phoneme, 1 thread", "backend": "onnxruntime+torch-cpu",
+        "variant": {"label": "joe + phoneme, 1 thread", "backend": f"{voice.engine}+torch-cpu",
                     "threads": 1},
         "label": "joe + phoneme, 1 thread",
         "status": "ok",
         "model": {"size": "phoneme", "path": str(path), "random_weights": random_weights},
-        "engine": "piper onnxruntime + torch-cpu",
+        "engine": f"piper (encoder onnxruntime f32, decoder {voice.engine}) + torch-cpu",
         "threads_used": 1,
         "figures": figures,
         "pairs": [],
         "ratios": {},
     }
     result["verdict"] = judge(figures, profile.criteria)
-    measure.log(f"  {result['verdict']['verdict']}: first audio p50 {first_audio_ms.get('p50')}"
-                f" ms, RTF {figures['rtf']}, {streams.get('streams_realtime')} of {STREAMS} "
-                "concurrent streams real time")
+    measure.log(f"  {result['verdict']['verdict']}: decoder {voice.engine}, first audio p50 "
+                f"{first_audio_ms.get('p50')} ms, RTF {figures['rtf']} (2 threads "
+                f"{figures['voice_2_threads']['rtf']}, onnxruntime f32 "
+                f"{figures['onnxruntime_f32']['rtf']}), {streams.get('streams_realtime')} of "
+                f"{STREAMS} concurrent streams real time")
     return result
 
 

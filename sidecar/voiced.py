@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sidecar.deadline import DeadlineGate
+from sidecar.logging import get_logger
 from sidecar.scheduler import CapacityError
 from sidecar.utterance import InvalidRequest, OutFrame, Pacer, PacingClock, SpeakSpec
 from text2lips import Text2LipsError
@@ -125,6 +126,8 @@ class VoicedService:
         with self._lock:
             if name not in self._voices:
                 self._voices[name] = load_voice(name, threads=self._threads)
+                get_logger().info("voice loaded", voice=name,
+                                  engine=getattr(self._voices[name], "engine", ""))
             return self._voices[name]
 
     def check(self, spec: VoicedSpec) -> Voice:

@@ -120,3 +120,47 @@ def test_a_model_that_holds_still_is_caught_and_a_trained_one_is_not(data_dir):
     summary = articulation_summary(articulation_rows(in_memory_synthesizer(model), clips,
                                                      timing="true"))
     assert articulation_failures(summary) == [], summary
+
+
+def _tiny(seed: int) -> PhonemeLipModel:
+    torch.manual_seed(seed)
+    return PhonemeLipModel(PRESETS["tiny"]).eval()
+
+
+def test_an_ensemble_is_its_members_averaged_in_one_servable_graph(tmp_path):
+    """K members fused into one model (grouped layers) give the mean of their outputs times the
+    gain, stream window by window like one network, and load from one directory on torch and
+    onnxruntime."""
+    from text2lips.phoneme.model import ensemble
+    from text2lips.phoneme.onnx import export_onnx
+
+    members = [_tiny(seed) for seed in (0, 1, 2)]
+    fused = ensemble(members, gain=1.3)
+    assert fused.config.members == 3 and fused.config.gain == 1.3
+    tl = espeak_timeline(TEXT)
+    x = frame_inputs(tl)
+    want = np.mean([m.render(x) for m in members], axis=0) * 1.3
+    np.testing.assert_allclose(fused.render(x), want, atol=1e-5)
+    parts = [fused.render_window(x, s, min(s + 7, len(x))) for s in range(0, len(x), 7)]
+    np.testing.assert_allclose(np.concatenate(parts), want, atol=1e-5)
+
+    save_phoneme_model(fused, tmp_path, {"name": "tiny-ensemble", "speakers": {"a": [0.0] * 60}})
+    assert load_phoneme_model(tmp_path).config == fused.config
+    export_onnx(tmp_path)
+    opts = SynthesisOptions(timeline=tl)
+    a = np.stack([f.displacement for f in Synthesizer.load(tmp_path).stream(TEXT, opts)])
+    b = np.stack([f.displacement for f in
+                  Synthesizer.load(tmp_path, backend="onnxruntime").stream(TEXT, opts)])
+    np.testing.assert_allclose(a, want, atol=1e-5)
+    np.testing.assert_allclose(b, want, atol=1e-3)  # a micrometre: fp32 kernels differ
+
+
+def test_the_ensemble_gain_gives_back_the_motion_averaging_removes(data_dir):
+    from text2lips.data.dataset import load_clips
+    from text2lips.phoneme.train import restore_gain
+
+    clips = load_clips(data_dir, "lrs3", "pretrain")[:2]
+    same = _tiny(0)
+    assert restore_gain([same, same], clips) == pytest.approx(1.0, abs=0.01)  # fp32 sums
+    # two unrelated networks cancel in part when averaged: the gain makes up for it
+    assert restore_gain([_tiny(0), _tiny(1)], clips) > 1.1

@@ -226,9 +226,11 @@ def test_decoder_windows_start_small_grow_and_cover_the_sentence():
 
 
 @needs_piper
-def test_windowed_decoding_is_the_whole_sentence_decode(joe):
+def test_windowed_decoding_is_the_whole_sentence_decode():
     """The audio decoded a window at a time (with CONTEXT_FRAMES either side) is the audio
-    of one pass over the sentence, to one PCM16 step: the cuts cannot be heard."""
+    of one pass over the sentence, to one PCM16 step: the cuts cannot be heard. On the f32
+    decoder, where this is exact (bf16's rounding: tests/test_voice_backend.py)."""
+    joe = load_voice("joe", threads=1, backend="onnxruntime")
     text = "Take the lantern and stay on the marked path; the marsh is deep."
     ids, _, _ = joe._ids(joe._piper.phonemize(text)[0])
     latent, _ = joe._encoder.run(None, {"input": np.array([ids], np.int64),

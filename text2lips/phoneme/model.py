@@ -1,10 +1,12 @@
 """The network: embeddings of each frame's phoneme, expanded by the timeline, through a stack
 of dilated 1-D convolutions that see ~0.45 s back and a bounded lookahead (default 150 ms)
-ahead, to a 60-value lip displacement per frame."""
+ahead, to a 60-value lip displacement per frame. An ensemble of such networks (seeds trained
+alike) runs as one graph: every layer is grouped by member, and the members' outputs are
+averaged, so K members cost one network's calls and K times its (small) arithmetic."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,11 @@ class PhonemeModelConfig:
     span_cap_s: float = 0.0
     """Cap on the durations the continuous inputs see (features.frame_inputs); 0: none (the
     first shipped model was trained without)."""
+    members: int = 1
+    """Networks in the ensemble, averaged (train.py trains each alike from its own seed)."""
+    gain: float = 1.0
+    """Scale of the averaged displacement about the neutral shape: averaging members that
+    disagree shrinks the motion, and this gives it back (fitted on the training clips)."""
     phonemes: tuple[str, ...] = field(default=PHONEMES)
     """The phoneme vocabulary the embedding was trained with."""
 
@@ -82,61 +89,107 @@ PRESETS: dict[str, PhonemeModelConfig] = {
 for tests that must not need trained weights."""
 
 
+class GroupLinear(nn.Module):
+    """One linear map per member: (..., K, n_in) -> (..., K, n_out). Parameters are laid out
+    as nn.Linear's with the members stacked along the output (a 1-member one loads an
+    nn.Linear's state)."""
+
+    def __init__(self, members: int, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.members, self.n_out = members, n_out
+        lin = [nn.Linear(n_in, n_out) for _ in range(members)]  # nn.Linear's initialisation
+        self.weight = nn.Parameter(torch.cat([m.weight.data for m in lin]))  # (K * n_out, n_in)
+        self.bias = nn.Parameter(torch.cat([m.bias.data for m in lin]))  # (K * n_out,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.view(self.members, self.n_out, -1)  # (K, n_out, n_in)
+        return torch.einsum("...ki,koi->...ko", x, w) + self.bias.view(self.members, self.n_out)
+
+
+class GroupLayerNorm(nn.Module):
+    """LayerNorm over each member's channels of (B, K * C, T); parameters as nn.LayerNorm's
+    with the members stacked."""
+
+    def __init__(self, members: int, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.members, self.eps = members, eps
+        self.weight = nn.Parameter(torch.ones(members * channels))
+        self.bias = nn.Parameter(torch.zeros(members * channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, K * C, T)
+        b, kc, t = x.shape
+        g = x.view(b, self.members, kc // self.members, t)  # (B, K, C, T)
+        mean = g.mean(2, keepdim=True)
+        var = (g - mean).pow(2).mean(2, keepdim=True)
+        g = ((g - mean) / torch.sqrt(var + self.eps)).view(b, kc, t)
+        return g * self.weight[:, None] + self.bias[:, None]
+
+
 class Block(nn.Module):
     """Pre-norm residual block: LayerNorm, dilated conv with `dilation` frames of lookahead,
-    GELU, 1x1 conv, dropout."""
+    GELU, 1x1 conv, dropout; each member's channels apart (grouped)."""
 
-    def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float) -> None:
+    def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float,
+                 members: int = 1) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(channels)
-        self.conv = nn.Conv1d(channels, channels, kernel_size, dilation=dilation)
-        self.proj = nn.Conv1d(channels, channels, 1)
+        kc = members * channels
+        self.norm = GroupLayerNorm(members, channels)
+        self.conv = nn.Conv1d(kc, kc, kernel_size, dilation=dilation, groups=members)
+        self.proj = nn.Conv1d(kc, kc, 1, groups=members)
         self.drop = nn.Dropout(dropout)
         self.pad = ((kernel_size - 2) * dilation, dilation)  # (behind, ahead)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, C, T)
-        h = self.norm(x.transpose(1, 2)).transpose(1, 2)
-        h = nn.functional.pad(h, self.pad)  # zeros outside the sequence, as in a window
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, K * C, T)
+        h = nn.functional.pad(self.norm(x), self.pad)  # zeros outside the sequence, as a window
         h = self.proj(nn.functional.gelu(self.conv(h)))
         return x + self.drop(h)
 
 
 class PhonemeLipModel(nn.Module):
-    """Frame inputs (B, T) -> displacements (B, T, 60)."""
+    """Frame inputs (B, T) -> displacements (B, T, 60), the mean of `config.members`
+    networks times `config.gain`."""
 
     def __init__(self, config: PhonemeModelConfig) -> None:
         super().__init__()
         self.config = config
-        c = config.channels
-        self.phoneme = nn.Embedding(len(config.phonemes), config.phoneme_dim)
-        self.viseme = nn.Embedding(len(CLASS_NAMES), config.class_dim)
-        self.stress = nn.Embedding(3, 4)
-        self.word_position = nn.Embedding(len(WORD_POSITIONS), 4)
+        k, c = config.members, config.channels
+        if k < 1:
+            raise Text2LipsError(f"members {k}: must be at least 1")
+        # each table holds the members' embeddings side by side: (vocabulary, K * dim)
+        self.phoneme = nn.Embedding(len(config.phonemes), k * config.phoneme_dim)
+        self.viseme = nn.Embedding(len(CLASS_NAMES), k * config.class_dim)
+        self.stress = nn.Embedding(3, k * 4)
+        self.word_position = nn.Embedding(len(WORD_POSITIONS), k * 4)
         n_in = config.phoneme_dim + config.class_dim + 4 + 4 + N_CONTINUOUS
-        self.inp = nn.Linear(n_in, c)
+        self.inp = GroupLinear(k, n_in, c)
         self.blocks = nn.ModuleList(
-            Block(c, config.kernel_size, d, config.dropout) for d in config.dilations
+            Block(c, config.kernel_size, d, config.dropout, k) for d in config.dilations
         )
-        self.norm = nn.LayerNorm(c)
-        self.out = nn.Linear(c, FRAME_DIM)
+        self.norm = GroupLayerNorm(k, c)
+        self.out = GroupLinear(k, c, FRAME_DIM)
 
     def forward(self, ids: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
         """ids (B, T, 4) int64 [phoneme, viseme, stress, word position]; continuous
         (B, T, N_CONTINUOUS) -> (B, T, 60)."""
+        k = self.config.members
+        b, t = ids.shape[:2]
         x = torch.cat(
             [
-                self.phoneme(ids[..., 0]),
-                self.viseme(ids[..., 1]),
-                self.stress(ids[..., 2]),
-                self.word_position(ids[..., 3]),
-                continuous,
+                self.phoneme(ids[..., 0]).view(b, t, k, -1),
+                self.viseme(ids[..., 1]).view(b, t, k, -1),
+                self.stress(ids[..., 2]).view(b, t, k, -1),
+                self.word_position(ids[..., 3]).view(b, t, k, -1),
+                continuous[:, :, None].expand(b, t, k, continuous.shape[-1]),
             ],
             dim=-1,
-        )  # (B, T, n_in)
-        h = self.inp(x).transpose(1, 2)  # (B, C, T)
+        )  # (B, T, K, n_in)
+        h = self.inp(x).reshape(b, t, -1).transpose(1, 2)  # (B, K * C, T)
         for block in self.blocks:
             h = block(h)
-        return self.out(self.norm(h.transpose(1, 2)))  # (B, T, 60)
+        h = self.norm(h).transpose(1, 2).reshape(b, t, k, -1)  # (B, T, K, C)
+        y = self.out(h)  # (B, T, K, 60)
+        y = y.mean(2) if k > 1 else y[:, :, 0]
+        return y * self.config.gain if self.config.gain != 1.0 else y  # (B, T, 60)
 
     @torch.no_grad()
     def render(self, inputs: FrameInputs) -> np.ndarray:
@@ -159,6 +212,31 @@ def to_tensors(inputs: FrameInputs) -> tuple[torch.Tensor, torch.Tensor]:
     ids = torch.from_numpy(inputs.stacked_ids())[None]  # (1, T, 4)
     cont = torch.from_numpy(inputs.continuous)[None]  # (1, T, 3)
     return ids, cont
+
+
+_EMBEDDINGS = ("phoneme", "viseme", "stress", "word_position")
+
+
+def ensemble(models: list[PhonemeLipModel], gain: float = 1.0) -> PhonemeLipModel:
+    """One model running one-member `models` (same config but for their lead) side by side,
+    averaged and scaled by `gain`; its lead is the members' median."""
+    configs = [m.config for m in models]
+    if not models or any(c.members != 1 for c in configs):
+        raise Text2LipsError("an ensemble is made of one-member models")
+    base = replace(configs[0], lead_s=0.0)
+    if any(replace(c, lead_s=0.0) != base for c in configs):
+        raise Text2LipsError("ensemble members differ in config")
+    lead = float(np.median([c.lead_s for c in configs]))
+    with torch.random.fork_rng(devices=[]):
+        out = PhonemeLipModel(replace(base, lead_s=lead, members=len(models), gain=gain))
+    states = [m.state_dict() for m in models]
+    fused = {}
+    for name in out.state_dict():
+        parts = [s[name] for s in states]
+        # embedding tables hold the members side by side; every other tensor stacks them
+        fused[name] = torch.cat(parts, dim=1 if name.split(".")[0] in _EMBEDDINGS else 0)
+    out.load_state_dict(fused, strict=True)
+    return out.eval()
 
 
 def parameter_count(model: nn.Module) -> int:

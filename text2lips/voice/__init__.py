@@ -104,13 +104,16 @@ def default_voice() -> str:
     return available_voices()[0]
 
 
-def load_voice(name: str, *, threads: int | None = None) -> Voice:
+def load_voice(name: str, *, threads: int | None = None, backend: str = "",
+               precision: str = "") -> Voice:
     """The voice called `name` (one of VOICES); an unknown name or a missing package is a
-    Text2LipsError naming what to do."""
+    Text2LipsError naming what to do. `backend` / `precision`: the engine of joe's waveform
+    decoder (text2lips.voice.backend; empty: OpenVINO bf16 where it can)."""
     if name == "joe":
+        from text2lips.voice.backend import DecoderOptions
         from text2lips.voice.piper import PiperVoice
 
-        return PiperVoice.load(threads=threads)
+        return PiperVoice.load(threads=threads, options=DecoderOptions(backend, precision))
     if name == "espeak":
         from text2lips.voice.espeak import EspeakVoice
 

@@ -12,12 +12,19 @@ import numpy as np
 
 from text2lips import Text2LipsError
 from text2lips.voice import VOICES, Voice, load_voice
+from text2lips.voice.backend import BACKENDS, ENV_BACKEND, ENV_PRECISION, PRECISIONS
 from text2lips.voice.marks import MARK_FORMATS
 
 
 def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", default=None, choices=VOICES,
                         help="speak aloud with this voice: joe (Piper), espeak, or none")
+    parser.add_argument("--voice-backend", default="", choices=("", *BACKENDS),
+                        help="engine of joe's waveform decoder (default: openvino where "
+                        f"installed; env {ENV_BACKEND})")
+    parser.add_argument("--voice-precision", default="", choices=("", *PRECISIONS),
+                        help="joe's decoder precision, openvino only (default: bf16 where the "
+                        f"CPU has it; env {ENV_PRECISION})")
     parser.add_argument("--marks", type=Path, default=None, metavar="FILE",
                         help="time the lips by a TTS's own marks instead of a voice")
     parser.add_argument("--marks-format", default=None, choices=MARK_FORMATS,
@@ -36,7 +43,9 @@ def voice_from_args(args: argparse.Namespace) -> Voice | None:
         return MarksVoice(read_marks(args.marks, args.marks_format))
     if args.marks_format:
         raise Text2LipsError("--marks-format needs --marks FILE")
-    return load_voice(args.voice) if args.voice else None
+    if not args.voice:
+        return None
+    return load_voice(args.voice, backend=args.voice_backend, precision=args.voice_precision)
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:

