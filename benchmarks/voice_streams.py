@@ -10,6 +10,7 @@ default here) counts from its first frame. A stream stays real time when all its
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -53,6 +54,12 @@ def _speak(stub, pb, text: str, uid: str, timeout_s: float, frame_rate: float,
             "audio_s": audio_s, "wall_s": end - t0}
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
                 timeout_s: float = 120.0, frame_rate: float = 0.0, batches: bool = True) -> dict:
     """N concurrent streams over `texts` (stream k says texts k, k+n, ...), lip frames at
@@ -90,13 +97,16 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
                 errors.append(f"stream {k}: {exc}")
 
         t0 = time.perf_counter()
+        server0, clients0 = _cpu_s(proc.pid), time.process_time()
         threads = [threading.Thread(target=client, args=(k,)) for k in range(n)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        server_cpu, client_cpu = _cpu_s(proc.pid) - server0, time.process_time() - clients0
     lines = [r for rs in results for r in rs]
+    audio_s = sum(r["audio_s"] for r in lines)
     realtime = [all(r["late_s"] <= 0 for r in rs) and bool(rs) for rs in results]
     return {
         "status": "failed" if errors else "ok",
@@ -113,8 +123,13 @@ def run_streams(model_path: Path, texts: list[str], n: int, log_path: Path,
                  for r in lines if r["late_s"] > 0][:20],
         "first_audio_ms": measure.summary_ms([r["first_audio_s"] for r in lines]),
         "playback_start_ms": measure.summary_ms([r["play_s"] for r in lines]),
-        "audio_s": round(sum(r["audio_s"] for r in lines), 1),
+        "audio_s": round(audio_s, 1),
         "wall_s": round(wall, 2),
+        # Where the cores went: the sidecar's CPU and the N clients' (this process), per
+        # second of audio spoken; together against the cores' wall time.
+        "server_cpu_per_audio_s": round(server_cpu / max(audio_s, 1e-9), 4),
+        "clients_cpu_per_audio_s": round(client_cpu / max(audio_s, 1e-9), 4),
+        "cpu_busy": round((server_cpu + client_cpu) / (wall * len(os.sched_getaffinity(0))), 2),
     }
 
 
