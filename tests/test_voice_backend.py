@@ -13,7 +13,7 @@ import pytest
 
 from text2lips import Text2LipsError
 from text2lips.voice import join, load_voice
-from text2lips.voice.backend import BUCKETS, ENV_BACKEND, ENV_PRECISION, DecoderOptions, span
+from text2lips.voice.backend import BUCKETS, ENV_BACKEND, ENV_PRECISION, DecoderOptions, plan
 from text2lips.voice.piper import CONTEXT_FRAMES, piper_available, windows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,16 +102,21 @@ def test_bf16_windows_join_without_an_audible_seam(fast):
     assert np.abs(parts.astype(int) - whole).max() <= 64  # measured 15
 
 
-def test_windows_are_widened_to_buckets_inside_the_sentence():
-    for total in (20, 40, 60, 150, 290, 700, 3000):
-        for start, stop in windows(total, 0):
-            lo, hi = span(start, stop, total, CONTEXT_FRAMES, BUCKETS)
-            assert 0 <= lo <= max(start - CONTEXT_FRAMES, 0)
-            assert min(stop + CONTEXT_FRAMES, total) <= hi <= total
-            assert (lo, hi) == (0, total) or hi - lo in BUCKETS or (hi - lo) % 256 == 0
-    assert span(0, 24, 500, CONTEXT_FRAMES, BUCKETS) == (0, 34)  # a sentence's first window
-    assert span(24, 72, 500, CONTEXT_FRAMES, BUCKETS) == (14, 86)  # 68 -> 72, to the right
-    assert span(0, 24, 500, CONTEXT_FRAMES, ()) == (0, 34)  # onnxruntime: exact
+def test_windows_are_decoded_in_bucket_lengths_inside_the_sentence():
+    for total in (20, 40, 60, 90, 150, 290, 700, 3000):
+        for before in (0, 500):
+            for start, stop in windows(total, before):
+                pieces = plan(start, stop, total, CONTEXT_FRAMES, BUCKETS)
+                assert pieces[0][0] == start and pieces[-1][1] == stop
+                for (a, b, lo, hi), nxt in zip(pieces, [*pieces[1:], None], strict=True):
+                    assert nxt is None or nxt[0] == b  # contiguous
+                    assert 0 <= lo <= max(a - CONTEXT_FRAMES, 0)  # context kept
+                    assert min(b + CONTEXT_FRAMES, total) <= hi <= total  # never padded
+                    assert hi - lo in BUCKETS or (total < BUCKETS[0] and (lo, hi) == (0, total))
+    assert plan(0, 24, 500, CONTEXT_FRAMES, BUCKETS) == [(0, 24, 0, 34)]  # a first window
+    assert plan(24, 72, 500, CONTEXT_FRAMES, BUCKETS) == [(24, 72, 14, 86)]  # 68 -> 72
+    assert plan(0, 90, 90, CONTEXT_FRAMES, BUCKETS) == [(0, 62, 0, 72), (62, 90, 46, 90)]
+    assert plan(0, 24, 500, CONTEXT_FRAMES, ()) == [(0, 24, 0, 34)]  # onnxruntime: exact
 
 
 def test_engine_choices_are_checked(monkeypatch):

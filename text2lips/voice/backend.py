@@ -28,9 +28,8 @@ BUCKETS = (34, 44, 56, 72, 96, 128, 168, 224, 296, 392, 520, 688, 912, 1200)
 """Decoder input lengths (latent frames) OpenVINO is given: its first call on a new length
 costs 40-180 ms more than later ones (it builds kernels for the shape), so a window's context
 is widened on its interior side to the next of these. 34 and 72 are the first two windows of a
-sentence with their context (windows() in piper.py); the rest grow by about 1.3x."""
-BEYOND = 256
-"""Past the last bucket, lengths are rounded up to a multiple of this."""
+sentence with their context (windows() in piper.py); the rest grow by about 1.3x. A window
+that fits none inside its sentence is cut in pieces that do (plan)."""
 WARM_UP_TO = 128
 """Buckets up to this length are run once at load (the first windows of every sentence use
 them, so the first audio never pays for a new shape); larger ones are built on first use."""
@@ -160,18 +159,30 @@ def load_decoder(path: Path, options: DecoderOptions) -> Decoder:
     return OnnxRuntimeDecoder(path, o.threads)
 
 
-def span(start: int, stop: int, total: int, context: int, buckets: tuple[int, ...]
-         ) -> tuple[int, int]:
-    """[lo, hi): the latent frames to decode for window [start, stop) of a sentence of `total`
-    frames: `context` frames either side (as far as the sentence goes), widened on the interior
-    side to a bucket length. Never padded beyond the sentence (zeros there would change the
-    audio at its edges): a sentence shorter than the bucket is decoded whole."""
-    lo, hi = max(start - context, 0), min(stop + context, total)
-    if not buckets:
-        return lo, hi
-    need = hi - lo
-    size = next((b for b in buckets if b >= need), -(-need // BEYOND) * BEYOND)
-    if size >= total:
-        return 0, total
-    hi = min(total, lo + size)  # widen to the right first, then to the left
-    return hi - size, hi
+def plan(start: int, stop: int, total: int, context: int, buckets: tuple[int, ...]
+         ) -> list[tuple[int, int, int, int]]:
+    """How to decode window [start, stop) of a sentence of `total` latent frames: pieces
+    (start, stop, lo, hi), each decoding [lo, hi) for its own [start, stop), with `context`
+    frames either side (as far as the sentence goes). With `buckets`, every [lo, hi) is a
+    bucket long: the context is widened on the interior side, and a window no bucket fits
+    inside the sentence is cut in pieces that do. Never padded beyond the sentence (zeros
+    there would change the audio at its edges); a sentence shorter than every bucket is
+    decoded whole."""
+    if not buckets or total < buckets[0]:
+        lo, hi = (max(start - context, 0), min(stop + context, total)) if buckets == () else (
+            0, total)
+        return [(start, stop, lo, hi)]
+    pieces = []
+    while start < stop:
+        lo, need_hi = max(start - context, 0), min(stop + context, total)
+        size = next((b for b in buckets if b >= need_hi - lo and b <= total), None)
+        if size is not None:  # one bucket holds the rest: widen right first, then left
+            lo = min(lo, total - size)
+            pieces.append((start, stop, lo, lo + size))
+            break
+        size = max(b for b in buckets if b <= total)  # the rest does not fit: cut
+        lo = min(lo, total - size)
+        end = stop if lo + size >= need_hi else lo + size - context
+        pieces.append((start, end, lo, lo + size))
+        start = end
+    return pieces

@@ -21,7 +21,7 @@ from text2lips import Text2LipsError
 from text2lips.text.phonemes import PhonemeTiming
 from text2lips.text.timeline import PhonemeTimeline, TimedWord
 from text2lips.voice import VoiceChunk, VoiceUnavailable
-from text2lips.voice.backend import Decoder, DecoderOptions, load_decoder, span
+from text2lips.voice.backend import Decoder, DecoderOptions, load_decoder, plan
 from text2lips.voice.clauses import first_clause
 from text2lips.voice.ipa import to_mnemonics
 
@@ -316,9 +316,12 @@ class PiperVoice:
         """(N,) int16 audio of latent frames [start, stop), decoded with CONTEXT_FRAMES of
         context either side so the cut is seamless (more, up to a bucket length, on an engine
         that builds kernels per input length)."""
-        lo, hi = span(start, stop, latent.shape[2], CONTEXT_FRAMES, self._decoder.buckets)
-        audio = self._decoder(np.ascontiguousarray(latent[:, :, lo:hi]))
-        audio = audio[(start - lo) * HOP : (stop - lo) * HOP]
+        pieces = []
+        for a, b, lo, hi in plan(start, stop, latent.shape[2], CONTEXT_FRAMES,
+                                 self._decoder.buckets):
+            audio = self._decoder(np.ascontiguousarray(latent[:, :, lo:hi]))
+            pieces.append(audio[(a - lo) * HOP : (b - lo) * HOP])
+        audio = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
         return np.clip(audio * 32767.0, -32767.0, 32767.0).astype(np.int16)
 
     def _timeline(self, symbols: list[str], samples: list[int], n_samples: int, text: str,
