@@ -220,12 +220,10 @@ class VoicedService:
         calibration = default_calibration(sp.speaker or None)
         out = FrameOutput(options, self.synth.info.frame_rate, calibration)
         batch: list[Frame] = []
-        # Batched, the blend shapes of a whole audio chunk's frames are solved at once.
+        # Batched, up to 0.5 s of frames a pass: their blend shapes solved at once, one message.
         solve_n = (max(SOLVE_BATCH, round(AUDIO_PIECE_S * self.synth.info.frame_rate))
                    if spec.frame_batches else SOLVE_BATCH)
         ends: list[float] = []  # where each audio chunk sent ends (s), increasing
-        pending: list[OutFrame] = []  # frames of the batch being filled
-        cut = 0.0  # the batch being filled takes frames before this time
         heard = 0.0  # where the audio sent so far ends (s)
         arrived = self._clock()
         playing: float | None = None  # when the first audio was made: playback starts then
@@ -234,25 +232,26 @@ class VoicedService:
         def deadline() -> float:
             return arrived + START_BUDGET_S if playing is None else playing + due
 
-        def group(frames: Iterator[OutFrame], close: bool) -> Iterator[OutFrame | FramesOut]:
-            # Batched: a batch ends where its audio chunk does (frames never come before their
-            # audio, so it follows that chunk), and when the worker turns to the voice's next
-            # window (`close`), so that no frame waits on it.
-            nonlocal cut
+        def group(frames: Iterator[OutFrame]) -> Iterator[OutFrame | FramesOut]:
+            # Batched: the frames of one pass through the gate, cut where an audio chunk ends
+            # (frames never come before their audio, so each batch follows its chunk). A batch
+            # kept open for the next pass waited for the gate again (with a dozen streams, up
+            # to ~0.4 s) while its first frames came due.
             if not spec.frame_batches:
                 yield from frames
                 return
+            pending: list[OutFrame] = []
+            cut = 0.0  # the batch being filled takes frames before this time
             for o in frames:
                 if pending and o.time_s >= cut - 1e-9:
                     yield FramesOut(tuple(pending))
-                    pending.clear()
+                    pending = []
                 if not pending:
                     after = bisect.bisect_right(ends, o.time_s + 1e-9)
                     cut = ends[after] if after < len(ends) else o.time_s + AUDIO_PIECE_S
                 pending.append(o)
-            if close and pending:
+            if pending:
                 yield FramesOut(tuple(pending))
-                pending.clear()
 
         def weigh() -> list[np.ndarray | None]:
             # Blend shapes solved for the batch at once: per frame, the solve's numpy calls
@@ -278,7 +277,6 @@ class VoicedService:
             # next send and their blend shapes. A pass per frame cost each frame a wait on
             # the gate (and a hand-off of the interpreter lock) with a dozen streams queued.
             chunk: VoiceChunk | None = None
-            near = False
             with self._gate.held(deadline()):
                 for item in items:
                     if isinstance(item, VoiceChunk):
@@ -296,7 +294,7 @@ class VoicedService:
                 weights = weigh()
             if stop.is_set():  # the client went away: the voice stops at its next window
                 return
-            yield from group(solved(weights), close=near or done or chunk is not None)
+            yield from group(solved(weights))
             if chunk is None:
                 continue
             if playing is None:
