@@ -102,6 +102,8 @@ class GroupLinear(nn.Module):
         self.bias = nn.Parameter(torch.cat([m.bias.data for m in lin]))  # (K * n_out,)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.members == 1:
+            return nn.functional.linear(x, self.weight, self.bias)
         w = self.weight.view(self.members, self.n_out, -1)  # (K, n_out, n_in)
         return torch.einsum("...ki,koi->...ko", x, w) + self.bias.view(self.members, self.n_out)
 
@@ -112,17 +114,20 @@ class GroupLayerNorm(nn.Module):
 
     def __init__(self, members: int, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
-        self.members, self.eps = members, eps
+        self.members, self.channels, self.eps = members, channels, eps
         self.weight = nn.Parameter(torch.ones(members * channels))
         self.bias = nn.Parameter(torch.zeros(members * channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, K * C, T)
         b, kc, t = x.shape
-        g = x.view(b, self.members, kc // self.members, t)  # (B, K, C, T)
-        mean = g.mean(2, keepdim=True)
-        var = (g - mean).pow(2).mean(2, keepdim=True)
-        g = ((g - mean) / torch.sqrt(var + self.eps)).view(b, kc, t)
-        return g * self.weight[:, None] + self.bias[:, None]
+        c = (self.channels,)  # a constant, so that the graph exports
+        h = x.transpose(1, 2)  # (B, T, K * C)
+        if self.members == 1:  # nn.LayerNorm's own kernel
+            return nn.functional.layer_norm(h, c, self.weight, self.bias, self.eps
+                                            ).transpose(1, 2)
+        h = h.reshape(b, t, self.members, self.channels)  # (B, T, K, C)
+        h = nn.functional.layer_norm(h, c, eps=self.eps).reshape(b, t, kc)
+        return torch.addcmul(self.bias, h, self.weight).transpose(1, 2)
 
 
 class Block(nn.Module):
