@@ -39,9 +39,12 @@ QUEUE_ITEMS = 64
 """Items a stream's worker may run ahead of its reader (then it waits: backpressure)."""
 MAX_MARKS_CHARS = 1_000_000
 """Longest marks text accepted (a long line's ElevenLabs alignment is ~100 kB)."""
-START_BUDGET_S = 0.2
-"""A line not yet playing is due this long after it arrived (for the cores' gate): before a
-stream whose next frame is due sooner, after one comfortably ahead of its playback."""
+START_BUDGET_S = 1.0
+"""A line not yet playing is due this long after it arrived (for the cores' gate). A late
+start costs only latency, a late window in a playing line is a gap the listener hears, so a
+burst of new lines waits for the windows of lines already playing (due 0.28 s after their
+start): with 0.2 s, 12 streams starting together on 2 cores starved each other's second window
+(4-6 of 12 real time); with 1.0 s, 12 of 12 (docs/voice.md). Alone, a line starts at once."""
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,19 @@ def test_many_threads_share_one_decoder(fast):
         together = list(pool.map(lambda ab: fast._decode(latent, *ab), spans * 4))
     for i, audio in enumerate(together):
         assert np.abs(audio.astype(int) - alone[i % len(spans)].astype(int)).max() <= 2
+
+
+@needs_openvino
+def test_openvino_is_imported_with_its_telemetry_off():
+    # `import openvino` alone would send an "import" event to Google Analytics from a forked
+    # process (openvino-telemetry, no opt-out file): the sidecar must send nothing anywhere.
+    import subprocess
+    import sys
+
+    probe = ("from text2lips.voice.backend import openvino_runtime\n"
+             "openvino_runtime()\n"
+             "from openvino.tools.ovc import telemetry_utils\n"
+             "print(telemetry_utils.tm.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120, check=True).stdout.split()
+    assert out[-1] == "openvino.tools.ovc.telemetry_stub"

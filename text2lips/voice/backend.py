@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol
 
 import numpy as np
@@ -69,9 +71,22 @@ class DecoderOptions:
         return replace(self, backend=backend, precision=precision)
 
 
-def _cpu_has_bf16() -> bool:
+def openvino_runtime() -> ModuleType:
+    """The openvino package, imported with its usage telemetry off. `import openvino` imports
+    its model converter, which (with openvino-telemetry installed and no opt-out file in the
+    home directory) sends an "import" event to Google Analytics from a forked process, and
+    that fork, made from a threaded server, crashed in the voiced tests. A sidecar in a game
+    sends nothing anywhere: with `openvino_telemetry` unimportable, the converter falls back
+    to its own no-op stub."""
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
     import openvino
 
+    return openvino
+
+
+def _cpu_has_bf16() -> bool:
+    openvino = openvino_runtime()
     return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
@@ -116,8 +131,7 @@ class OpenVinoDecoder:
     backend, buckets = "openvino", BUCKETS
 
     def __init__(self, path: Path, precision: str, threads: int | None) -> None:
-        import openvino
-
+        openvino = openvino_runtime()
         config: dict[str, object] = {"INFERENCE_PRECISION_HINT": precision}
         if threads:
             # INFERENCE_NUM_THREADS is the model's whole pool, shared by its streams: with
