@@ -148,16 +148,21 @@ def ratio(pred: float, true: float) -> float:
     return float(pred / true) if true > 1e-12 else float("nan")
 
 
+def motion_ratios(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """How much a predicted opening moves against the true one, prediction over truth: its
+    std, RMS velocity and 2-7 Hz power (length-free, so at any timing)."""
+    return {
+        "motion_ratio": ratio(float(np.std(pred)), float(np.std(true))),
+        "velocity_ratio": ratio(velocity_rms(pred), velocity_rms(true)),
+        "band_ratio": ratio(band_power(pred), band_power(true)),
+    }
+
+
 def opening_metrics(pred: np.ndarray, true: np.ndarray, *, same_timing: bool) -> dict[str, float]:
     """Articulation of a predicted opening against the true one. `same_timing`: frame i of
     both is the same moment (true timing); else pred is at the model's own timing, compared
     after DTW and by length-free ratios."""
-    out = {
-        "motion_ratio": ratio(float(np.std(pred)), float(np.std(true))),
-        "velocity_ratio": ratio(velocity_rms(pred), velocity_rms(true)),
-        "band_ratio": ratio(band_power(pred), band_power(true)),
-        "opening_r_dtw": dtw_r(pred, true),
-    }
+    out = {**motion_ratios(pred, true), "opening_r_dtw": dtw_r(pred, true)}
     if same_timing:
         out["opening_r"] = pearson(pred, true)
     return out

