@@ -233,9 +233,7 @@ def test_windowed_decoding_is_the_whole_sentence_decode():
     joe = load_voice("joe", threads=1, backend="onnxruntime")
     text = "Take the lantern and stay on the marked path; the marsh is deep."
     ids, _, _ = joe._ids(joe._piper.phonemize(text)[0])
-    latent, _ = joe._encoder.run(None, {"input": np.array([ids], np.int64),
-                                        "input_lengths": np.array([len(ids)], np.int64),
-                                        "scales": joe._scales})
+    latent, _ = joe._encode(ids)
     total = latent.shape[2]
     whole = joe._decode(latent, 0, total).astype(int)
     parts = np.concatenate([joe._decode(latent, a, b) for a, b in [(0, 24), (24, 72),

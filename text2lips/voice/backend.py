@@ -1,8 +1,8 @@
-"""The engine under the Piper voice's waveform decoder (HiFi-GAN): OpenVINO where installed
-(bf16 where the CPU has it, about twice onnxruntime's speed), onnxruntime otherwise.
+"""The engine under the Piper voice's flow and waveform decoder (HiFi-GAN): OpenVINO where
+installed (bf16 where the CPU has it, about twice onnxruntime's speed), onnxruntime otherwise.
 
-Only the decoder changes engine: the encoder (durations, so the lips' timeline) stays on
-onnxruntime in f32, so timelines are the same whichever engine makes the sound.
+Only the flow and the decoder change engine: the encoder (durations, so the lips' timeline)
+stays on onnxruntime in f32, so timelines are the same whichever engine makes the sound.
 """
 
 from __future__ import annotations
@@ -90,16 +90,17 @@ def _cpu_has_bf16() -> bool:
     return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
-class Decoder(Protocol):
-    """Latent frames to audio; safe to call from many threads at once."""
+class Engine(Protocol):
+    """One graph (the flow or the decoder) on one engine; safe to call from many threads at
+    once."""
 
     backend: str
     precision: str
     buckets: tuple[int, ...]
-    """Input lengths to widen windows to; empty: any length costs the same."""
+    """Input lengths (frames) to widen or pad inputs to; empty: any length costs the same."""
 
-    def __call__(self, latent: np.ndarray) -> np.ndarray:
-        """(1, 192, T) float32 latent frames -> (T * 256,) float32 audio in [-1, 1]."""
+    def __call__(self, *inputs: np.ndarray) -> np.ndarray:
+        """The graph's inputs in order -> its first output, float32 (a copy)."""
         ...
 
 
@@ -116,21 +117,21 @@ def onnxruntime_session(path: Path, threads: int | None) -> Any:
                                         providers=["CPUExecutionProvider"])
 
 
-class OnnxRuntimeDecoder:
+class OnnxRuntimeEngine:
     """One onnxruntime session (its run() is thread-safe)."""
 
     backend, precision, buckets = "onnxruntime", "f32", ()
 
     def __init__(self, path: Path, threads: int | None) -> None:
         self._session = onnxruntime_session(path, threads)
-        self._input = self._session.get_inputs()[0].name
+        self._inputs = [i.name for i in self._session.get_inputs()]
 
-    def __call__(self, latent: np.ndarray) -> np.ndarray:
-        (audio,) = self._session.run(None, {self._input: latent})
-        return np.asarray(audio, np.float32).reshape(-1)
+    def __call__(self, *inputs: np.ndarray) -> np.ndarray:
+        out = self._session.run(None, dict(zip(self._inputs, inputs, strict=True)))[0]
+        return np.asarray(out, np.float32)
 
 
-class OpenVinoDecoder:
+class OpenVinoEngine:
     """One compiled OpenVINO model, an infer request per calling thread (a request holds its
     buffers and is not thread-safe; the sidecar runs each voiced stream in its own thread)."""
 
@@ -155,28 +156,39 @@ class OpenVinoDecoder:
         self._local = threading.local()
         self.precision = precision
 
-    def __call__(self, latent: np.ndarray) -> np.ndarray:
+    def __call__(self, *inputs: np.ndarray) -> np.ndarray:
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self._model.create_infer_request()
-        audio = request.infer({0: latent})[self._output]
-        return np.array(audio, np.float32).reshape(-1)  # a copy: the request reuses its buffer
+        out = request.infer(dict(enumerate(inputs)))[self._output]
+        return np.array(out, np.float32)  # a copy: the request reuses its buffer
 
-    def warm(self) -> None:
-        """Build the kernels of the small buckets now, so no first window waits for them."""
+    def warm(self, up_to: int) -> None:
+        """Build the kernels of the buckets up to `up_to` frames now, so no call waits for
+        them (every input is (1, C, T), C from the graph)."""
+        channels = [int(i.get_partial_shape()[1].get_length()) for i in self._model.inputs]
         for n in BUCKETS:
-            if n <= WARM_UP_TO:
-                self(np.zeros((1, 192, n), np.float32))
+            if n <= up_to:
+                self(*(np.zeros((1, c, n), np.float32) for c in channels))
 
 
-def load_decoder(path: Path, options: DecoderOptions) -> Decoder:
-    """The decoder graph at `path` on the engine `options` choose (resolved first)."""
+def load_engine(path: Path, options: DecoderOptions, warm_up_to: int = WARM_UP_TO) -> Engine:
+    """The graph at `path` on the engine `options` choose (resolved first); on OpenVINO its
+    buckets up to `warm_up_to` frames are built now."""
     o = options.resolved()
     if o.backend == "openvino":
-        decoder = OpenVinoDecoder(path, o.precision, o.threads)
-        decoder.warm()
-        return decoder
-    return OnnxRuntimeDecoder(path, o.threads)
+        engine = OpenVinoEngine(path, o.precision, o.threads)
+        engine.warm(warm_up_to)
+        return engine
+    return OnnxRuntimeEngine(path, o.threads)
+
+
+def padded(n: int, buckets: tuple[int, ...]) -> int:
+    """The length an input of `n` frames is zero-padded to: the first bucket that holds it;
+    past the largest, a multiple of 128 (few shapes, each built once); without buckets, n."""
+    if not buckets:
+        return n
+    return next((b for b in buckets if b >= n), -(-n // 128) * 128)
 
 
 def plan(start: int, stop: int, total: int, context: int, buckets: tuple[int, ...]

