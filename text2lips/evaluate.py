@@ -19,8 +19,10 @@ import numpy as np
 from text2lips import FRAME_DIM, FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
 from text2lips.data.dataset import Clip, load_clips
+from text2lips.data.timing import PLACEMENTS, placement_named
 from text2lips.decode import decode_clips, decode_jobs
 from text2lips.runtime import SynthesisOptions, Synthesizer
+from text2lips.text.timeline import Placement
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="own: the model times the text itself; true: timed models render on each clip's "
         "real word timings (the pretrain split has them)",
     )
+    parser.add_argument(
+        "--placement", default="espeak", choices=PLACEMENTS,
+        help="--timing true: phonemes placed inside each real word by espeak-ng's durations or "
+        "by the Piper voice joe's (needs the voice extra); see docs/quality.md",
+    )
     parser.add_argument("--backend", default="torch-cpu", help="runtime backend")
     parser.add_argument("--max-clips", type=int, default=None, help="only the first N clips")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -222,6 +229,9 @@ def run(args: argparse.Namespace) -> int:
         raise Text2LipsError("--timing true needs word timings: use --split pretrain")
     if args.corpus == "ravdess" and args.timing == "true":
         raise Text2LipsError("RAVDESS has no word timings: use --timing own")
+    if args.placement != "espeak" and args.timing != "true":
+        raise Text2LipsError(f"--placement {args.placement} places phonemes inside real word "
+                             "timings: use it with --timing true")
     if args.corpus == "ravdess":
         clips = load_clips(args.data, "ravdess")[: args.max_clips]
     else:
@@ -230,13 +240,17 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_timed_viseme(clips)
     elif args.corpus == "ravdess" or args.timing == "true":
         synth = Synthesizer.load(args.model, backend=args.backend)
-        rows = articulation_rows(synth, clips, timing=args.timing, rule=not args.no_rule)
+        placement = placement_named(args.placement)
+        rows = articulation_rows(synth, clips, timing=args.timing, rule=not args.no_rule,
+                                 placement=placement)
         result = {
             "model": synth.info.name,
             "timing": args.timing,
             "corpus": args.corpus,
+            "placement": args.placement if args.timing == "true" else None,
             "articulation": articulation_summary(rows),
-            "still": articulation_summary(still_rows(clips, timing=args.timing)),
+            "still": articulation_summary(still_rows(clips, timing=args.timing,
+                                                     placement=placement)),
             "per_clip": rows,
         }
         return _print_articulation(result, args)
@@ -313,10 +327,12 @@ def articulation_summary(rows: list[dict]) -> dict[str, float]:
 
 
 def articulation_rows(
-    synth: Synthesizer, clips: list[Clip], *, timing: str = "own", rule: bool = True
+    synth: Synthesizer, clips: list[Clip], *, timing: str = "own", rule: bool = True,
+    placement: Placement | None = None,
 ) -> list[dict]:
     """Per-clip articulation metrics of a model (see TIMINGS). RAVDESS clips are judged on
-    their speech span (found from the landmarks) with each actor's still face as reference."""
+    their speech span (found from the landmarks) with each actor's still face as reference.
+    `placement`: where phonemes sit inside the words at true timing (clip_timeline)."""
     from text2lips import articulation as A
     from text2lips.data.timing import clip_timeline, neutral_shapes, speech_span
 
@@ -327,7 +343,7 @@ def articulation_rows(
     neutral = neutral_shapes(clips) if ravdess else {}
     rows: list[dict] = []
     if timing == "true":
-        tls = [clip_timeline(c) for c in clips]
+        tls = [clip_timeline(c, placement=placement) for c in clips]
         jobs = [
             (c.text, SynthesisOptions(reference=zero, max_frames=c.n_frames, stop=False,
                                       closure=rule, timeline=tl if synth.timed else None))
@@ -385,7 +401,8 @@ def _fit_length(pred: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([pred, np.repeat(pred[-1:], n - len(pred), axis=0)])
 
 
-def still_rows(clips: list[Clip], *, timing: str = "own") -> list[dict]:
+def still_rows(clips: list[Clip], *, timing: str = "own", placement: Placement | None = None
+               ) -> list[dict]:
     """The still mouth (the speaker's reference held) through the same metrics."""
     from text2lips import articulation as A
     from text2lips.data.timing import clip_timeline
@@ -400,7 +417,7 @@ def still_rows(clips: list[Clip], *, timing: str = "own") -> list[dict]:
         op_p, op_t = _opening_of(pred, c.reference), _opening_of(c.target, c.reference)
         r = clip_metrics(pred, c) | A.opening_metrics(op_p, op_t, same_timing=True)
         if timing == "true":
-            tl = clip_timeline(c)
+            tl = clip_timeline(c, placement=placement)
             r |= A.closures(op_p, tl.phonemes)
             r |= {"true_" + k: v for k, v in A.closures(op_t, tl.phonemes).items()}
         rows.append(r | {"duration_ratio": 1.0, "clip": c.clip_id})

@@ -7,15 +7,21 @@ import numpy as np
 from text2lips import FRAME_RATE, Text2LipsError
 from text2lips.data import lips as L
 from text2lips.data.dataset import Clip
-from text2lips.text.timeline import PhonemeTimeline, TimedWord, words_timeline
+from text2lips.text.timeline import PhonemeTimeline, Placement, TimedWord, words_timeline
+
+PLACEMENTS = ("espeak", "piper")
+"""Where phonemes sit inside a real word's span: in proportion to espeak-ng's durations, or
+to those of the Piper voice joe's duration predictor (text2lips.voice.durations)."""
 
 SPEECH_PAD_S = 0.1
 """Margin kept either side of the detected speech span."""
 
 
-def clip_timeline(clip: Clip, lead_s: float = 0.0) -> PhonemeTimeline:
+def clip_timeline(clip: Clip, lead_s: float = 0.0, placement: Placement | None = None
+                  ) -> PhonemeTimeline:
     """The clip's phonemes at its real word timings (espeak-ng's phonemes spread inside each
-    LRS3 word in proportion to espeak's durations), `lead_s` earlier, covering the clip."""
+    LRS3 word in proportion to espeak's durations, or to `placement`'s: see words_timeline),
+    `lead_s` earlier, covering the clip."""
     if not clip.words:
         raise Text2LipsError(
             f"{clip.clip_id}: no word timings (of the real data, only the LRS3 pretrain split "
@@ -25,7 +31,19 @@ def clip_timeline(clip: Clip, lead_s: float = 0.0) -> PhonemeTimeline:
         TimedWord(w.word, max(w.start_s - lead_s, 0.0), max(w.end_s - lead_s, 0.0))
         for w in clip.words
     ]
-    return words_timeline(words, clip.duration_s)
+    return words_timeline(words, clip.duration_s, placement)
+
+
+def placement_named(name: str) -> Placement | None:
+    """The placement called `name` (PLACEMENTS); None means espeak's, words_timeline's own.
+    'piper' needs the voice extra (VoiceUnavailable names it)."""
+    if name == "espeak":
+        return None
+    if name == "piper":
+        from text2lips.voice.durations import PiperDurations
+
+        return PiperDurations.shared()
+    raise Text2LipsError(f"unknown placement {name!r}; choose one of {', '.join(PLACEMENTS)}")
 
 
 def speech_span(clip: Clip, threshold: float = 0.15) -> tuple[int, int]:

@@ -59,15 +59,17 @@ def _log(step: int, terms: dict[str, float]) -> None:
 
 def crossval(clips, settings: TrainSettings, folds: int) -> dict:
     """Held-out true-timing metrics of k models, each trained without its fold."""
+    from text2lips.data.timing import placement_named
     from text2lips.evaluate import articulation_rows, articulation_summary, still_rows
 
+    placement = placement_named(settings.placement)  # the models are judged as trained
     rows: list[dict] = []
     for k, test in enumerate(speaker_folds(clips, folds)):
         held = set(test)
         t0 = time.time()
         model = train([c for i, c in enumerate(clips) if i not in held], settings, progress=_log)
         part = articulation_rows(in_memory_synthesizer(model), [clips[i] for i in test],
-                                 timing="true")
+                                 timing="true", placement=placement)
         print(f"fold {k}: {len(test)} clips, {time.time() - t0:.0f} s, "
               f"{json.dumps(articulation_summary(part))}", file=sys.stderr, flush=True)
         rows += [r | {"fold": k} for r in part]
@@ -76,7 +78,7 @@ def crossval(clips, settings: TrainSettings, folds: int) -> dict:
         "folds": folds,
         "settings": asdict(settings),
         "phoneme": articulation_summary(rows),
-        "still": articulation_summary(still_rows(clips, timing="true")),
+        "still": articulation_summary(still_rows(clips, timing="true", placement=placement)),
         "per_clip": rows,
     }
 

@@ -14,10 +14,10 @@ import torch
 from text2lips import Text2LipsError
 from text2lips.data import lips as L
 from text2lips.data.dataset import Clip
-from text2lips.data.timing import clip_timeline
+from text2lips.data.timing import clip_timeline, placement_named
 from text2lips.phoneme.features import FrameInputs, frame_inputs
 from text2lips.phoneme.model import PRESETS, PhonemeLipModel, ensemble
-from text2lips.text.timeline import PhonemeTimeline, TimedWord
+from text2lips.text.timeline import PhonemeTimeline, Placement, TimedWord
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class TrainSettings:
     align: bool = True
     """Re-align each training clip's phonemes (and its lips-ahead lead) to its lips
     (text2lips.data.align); the model then reads timelines `lead_s` = the median lead early."""
+    placement: str = "espeak"
+    """Where phonemes sit inside each LRS3 word before re-alignment (and when the ensemble's
+    gain is fitted): text2lips.data.timing.PLACEMENTS."""
     seed: int = 1234
     """Seed of the initialisation and of the crop draw (member i of an ensemble: seed + i)."""
     members: int = 1
@@ -56,16 +59,18 @@ class TrainSettings:
 
 
 def prepare(
-    clips: Sequence[Clip], align: bool = True, span_cap_s: float = 0.0
+    clips: Sequence[Clip], align: bool = True, span_cap_s: float = 0.0,
+    placement: str = "espeak",
 ) -> tuple[list[tuple[FrameInputs, np.ndarray]], float]:
     """(inputs, (T, 60) target) per clip, and the lead the model must apply at inference:
     with `align`, the median of the clips' re-aligned leads; else 0. `span_cap_s`:
-    PhonemeModelConfig.span_cap_s of the model being trained."""
+    PhonemeModelConfig.span_cap_s of the model being trained; `placement`: PLACEMENTS."""
     if not align:
-        return [(frame_inputs(clip_timeline(c), c.n_frames, span_cap_s=span_cap_s), c.target)
-                for c in clips], 0.0
+        pl = placement_named(placement)
+        return [(frame_inputs(clip_timeline(c, placement=pl), c.n_frames,
+                              span_cap_s=span_cap_s), c.target) for c in clips], 0.0
     out, leads = [], []
-    for c, (tl, lead) in zip(clips, aligned_timelines(clips), strict=True):
+    for c, (tl, lead) in zip(clips, aligned_timelines(clips, placement), strict=True):
         out.append((frame_inputs(tl, c.n_frames, span_cap_s=span_cap_s), c.target))
         leads.append(lead)
     return out, float(np.median(leads))
@@ -75,9 +80,11 @@ ALIGN_VERSION = 1
 """Bump when text2lips.data.align changes, so cached alignments are redone."""
 
 
-def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, float]]:
-    """Each clip's timeline re-aligned to its lips, and its lead; cached on disk by clip,
-    alignment version and viseme-model hash (the targets it aligns against)."""
+def aligned_timelines(clips: Sequence[Clip], placement: str = "espeak"
+                      ) -> list[tuple[PhonemeTimeline, float]]:
+    """Each clip's timeline (phonemes placed by `placement`) re-aligned to its lips, and its
+    lead; cached on disk by clip, alignment version, placement and viseme-model hash (the
+    targets it aligns against)."""
     import hashlib
     import json
 
@@ -90,7 +97,9 @@ def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, floa
 
     viseme_file = default_model_file()
     key = hashlib.sha256(viseme_file.read_bytes()).hexdigest()[:12]
-    path = cache_dir() / f"aligned-v{ALIGN_VERSION}-{key}.json"
+    pl = placement_named(placement)
+    tag = "" if placement == "espeak" else f"-{placement}"
+    path = cache_dir() / f"aligned-v{ALIGN_VERSION}{tag}-{key}.json"
     try:
         cached = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
@@ -101,7 +110,8 @@ def aligned_timelines(clips: Sequence[Clip]) -> list[tuple[PhonemeTimeline, floa
         ckey = f"{c.clip_id}|{c.n_frames}"
         if ckey not in cached:
             viseme = viseme or VisemeModel.load(viseme_file)
-            tl, lead = refine_timeline(clip_timeline(c), c.target, viseme.target_of)
+            tl, lead = refine_timeline(clip_timeline(c, placement=pl), c.target,
+                                       viseme.target_of)
             cached[ckey] = {"lead": lead, "duration": tl.duration_s,
                             "phonemes": [[p.phoneme, p.start_s, p.end_s, p.word_index, p.stress]
                                          for p in tl.phonemes],
@@ -199,13 +209,15 @@ def train(
         raise Text2LipsError(f"unknown preset {s.preset!r}; choose one of {', '.join(PRESETS)}")
     if s.members < 1:
         raise Text2LipsError(f"--members {s.members}: must be at least 1")
+    placement_named(s.placement)  # an unknown name or a missing voice extra: say so now
     if s.members == 1:
         return _train_one(clips, s, progress)
     models = [_train_one(clips, replace(s, seed=s.seed + i), progress) for i in range(s.members)]
-    return ensemble(models, restore_gain(models, clips))
+    return ensemble(models, restore_gain(models, clips, placement_named(s.placement)))
 
 
-def restore_gain(models: Sequence[PhonemeLipModel], clips: Sequence[Clip]) -> float:
+def restore_gain(models: Sequence[PhonemeLipModel], clips: Sequence[Clip],
+                 placement: Placement | None = None) -> float:
     """The output gain that gives an average of `models` back its members' motion: the
     members' mean over the ensemble's motion, measured on `clips` at their word timing (the
     timing served) as the geometric mean of the opening's std, velocity and sqrt(2-7 Hz power)
@@ -217,7 +229,7 @@ def restore_gain(models: Sequence[PhonemeLipModel], clips: Sequence[Clip]) -> fl
     def motion(model: PhonemeLipModel) -> float:
         logs = []
         for c, op_t in zip(clips, truth, strict=True):
-            x = frame_inputs(clip_timeline(c), c.n_frames, model.config.lead_s,
+            x = frame_inputs(clip_timeline(c, placement=placement), c.n_frames, model.config.lead_s,
                              model.config.span_cap_s)
             op_p = L.inner_opening(L.shape_from_target(model.render(x), c.reference))
             r = motion_ratios(op_p, op_t)
@@ -237,7 +249,7 @@ def _train_one(
     with _process_settings(s.threads):
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
-        data, lead = prepare(clips, s.align, PRESETS[s.preset].span_cap_s)
+        data, lead = prepare(clips, s.align, PRESETS[s.preset].span_cap_s, s.placement)
         model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
         opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)

@@ -4,7 +4,7 @@ real word timings, a voice's alignment, a game's TTS marks) and every timed lip 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -159,13 +159,20 @@ def espeak_timeline(text: str, *, rate_wpm: int = 175, voice: str = "en-us") -> 
     return PhonemeTimeline.from_utterance(phoneme_timings(text, rate_wpm=rate_wpm, voice=voice))
 
 
+Placement = Callable[[str, list[list[PhonemeTiming]]], list["np.ndarray | None"]]
+"""(normalised text, espeak-ng's phonemes per word) -> relative lengths of each word's phonemes,
+or None for a word to keep espeak's own (text2lips.voice.durations.PiperDurations is one)."""
+
+
 def words_timeline(
-    words: Sequence[TimedWord], duration_s: float | None = None
+    words: Sequence[TimedWord], duration_s: float | None = None,
+    placement: Placement | None = None,
 ) -> PhonemeTimeline:
     """Phonemes placed inside known word times: espeak-ng phonemises the words (in one call,
     so cross-word context is kept) and each word's phonemes are stretched over its span in
-    proportion to espeak's own durations. Gaps between words become pauses. `words` are as
-    given (a vendor's marks or LRS3's table); a word that says nothing (a noise mark) rests.
+    proportion to espeak's own durations, or to `placement`'s where it gives them. Gaps
+    between words become pauses. `words` are as given (a vendor's marks or LRS3's table); a
+    word that says nothing (a noise mark) rests.
     """
     from text2lips.text.normalize import normalize
 
@@ -184,6 +191,10 @@ def words_timeline(
         for i, s in enumerate(spoken):
             if s:
                 per_word[i] = [p for p in phoneme_timings(s).phonemes if p.word_index >= 0]
+
+    lengths_of: list[np.ndarray | None] = [None] * len(words)
+    if placement is not None:
+        lengths_of = placement(" ".join(s for s in spoken if s), per_word)
 
     # espeak says some phrases as one word ("so much"): the phrase's phonemes come with its
     # first word and span the words that got none.
@@ -205,7 +216,9 @@ def words_timeline(
         if not phones:
             _append(out, PhonemeTiming(PAUSE, start, end, -1))
         else:
-            lengths = np.array([p.end_s - p.start_s for p in phones])
+            lengths = lengths_of[first]
+            if lengths is None or len(lengths) != len(phones) or lengths.sum() <= 0:
+                lengths = np.array([p.end_s - p.start_s for p in phones])
             edges = np.concatenate([[0.0], np.cumsum(lengths)]) / max(lengths.sum(), 1e-9)
             edges = start + edges * (end - start)
             for p, a, b in zip(phones, edges[:-1], edges[1:], strict=True):

@@ -208,6 +208,26 @@ def windows(total: int, done_before: int) -> Iterator[tuple[int, int]]:
         start = stop
 
 
+def phoneme_ids(id_map: dict[str, list[int]], phonemes: list[str]
+                ) -> tuple[list[int], list[str], list[int]]:
+    """Piper's phoneme ids for a sentence, the symbols they say (sentence bounds included)
+    and how many ids each symbol spans (its own and the pad after it)."""
+    from piper.const import BOS, EOS, PAD
+
+    pad = list(id_map.get(PAD, []))
+    ids: list[int] = []
+    symbols: list[str] = []
+    counts: list[int] = []
+    for symbol in [BOS, *phonemes, EOS]:
+        if symbol not in id_map:  # Piper drops what its voice has no id for
+            continue
+        mine = list(id_map[symbol]) + (pad if symbol != EOS else [])
+        ids += mine
+        symbols.append(symbol)
+        counts.append(len(mine))
+    return ids, (symbols if len(symbols) > 2 else []), counts
+
+
 WINDOW_COST = 4
 """Decoder frames' worth of work one more window costs beyond its frames (a call, a chunk):
 schedule() does not cut a window to save a frame or two."""
@@ -355,23 +375,7 @@ class PiperVoice:
             decoded += total
 
     def _ids(self, phonemes: list[str]) -> tuple[list[int], list[str], list[int]]:
-        """Piper's phoneme ids for a sentence, the symbols they say (sentence bounds
-        included) and how many ids each symbol spans (its own and the pad after it)."""
-        from piper.const import BOS, EOS, PAD
-
-        id_map = self._piper.config.phoneme_id_map
-        pad = list(id_map.get(PAD, []))
-        ids: list[int] = []
-        symbols: list[str] = []
-        counts: list[int] = []
-        for symbol in [BOS, *phonemes, EOS]:
-            if symbol not in id_map:  # Piper drops what its voice has no id for
-                continue
-            mine = list(id_map[symbol]) + (pad if symbol != EOS else [])
-            ids += mine
-            symbols.append(symbol)
-            counts.append(len(mine))
-        return ids, (symbols if len(symbols) > 2 else []), counts
+        return phoneme_ids(self._piper.config.phoneme_id_map, phonemes)
 
     def _encode(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """A sentence's (1, 192, T) latent frames and (len(ids),) widths, in frames."""
