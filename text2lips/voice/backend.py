@@ -32,9 +32,11 @@ costs 40-180 ms more than later ones (it builds kernels for the shape), so a win
 is widened on its interior side to the next of these. 34 and 72 are the first two windows of a
 sentence with their context (windows() in piper.py); the rest grow by about 1.3x. A window
 that fits none inside its sentence is cut in pieces that do (plan)."""
-WARM_UP_TO = 128
-"""Buckets up to this length are run once at load (the first windows of every sentence use
-them, so the first audio never pays for a new shape); larger ones are built on first use."""
+WARM_UP_TO = 520
+"""Decoder buckets up to this length are run once at load (~1 s): the first windows of every
+sentence use the small ones, so the first audio never pays for a new shape, and a build inside
+a line (35-60 ms for 168-520 frames, measured) would hold a core that concurrent lines are
+waiting for; larger ones (long sentences only) are built on first use."""
 
 
 @dataclass(frozen=True)
