@@ -164,3 +164,91 @@ def test_the_ensemble_gain_gives_back_the_motion_averaging_removes(data_dir):
     assert restore_gain([same, same], clips) == pytest.approx(1.0, abs=0.01)  # fp32 sums
     # two unrelated networks cancel in part when averaged: the gain makes up for it
     assert restore_gain([_tiny(0), _tiny(1)], clips) > 1.1
+
+
+def test_speaker_conditioning_and_decoupled_lookahead_stream_and_serve_the_unknown_speaker(
+        tmp_path):
+    """A model with per-speaker embeddings and a wider history than its lookahead (larger
+    dilations, `aheads` bounding what each block sees ahead) round-trips, streams window by
+    window like the whole render, serves the learned unknown speaker (row 0) from its model
+    directory on torch and onnxruntime, fuses into an ensemble, and its speakers differ."""
+    from dataclasses import replace
+
+    from text2lips import Text2LipsError
+    from text2lips.phoneme.model import ensemble, speaker_index
+    from text2lips.phoneme.onnx import export_onnx
+
+    cfg = replace(PRESETS["tiny"], dilations=(1, 4), aheads=(1, 2), speakers=("a", "b"))
+    assert PhonemeModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert (cfg.lookahead, cfg.history) == (3, (4 * 1 - 1) + (4 * 4 - 2))
+    assert PRESETS["compact-wide"].lookahead / 80.0 <= 0.150
+    assert PRESETS["compact-wide"].history == 2 * PRESETS["compact"].history
+    with pytest.raises(Text2LipsError, match="one per dilation"):
+        PhonemeLipModel(replace(cfg, aheads=(1,)))
+    with pytest.raises(Text2LipsError, match="outside the reach"):
+        PhonemeLipModel(replace(cfg, aheads=(1, 17)))
+    assert [speaker_index(cfg, s) for s in ("a", "b", "zz", None)] == [1, 2, 0, 0]
+
+    def member(seed: int) -> PhonemeLipModel:
+        torch.manual_seed(seed)
+        m = PhonemeLipModel(cfg).eval()
+        with torch.no_grad():
+            m.speaker.weight.normal_()  # as if trained: the speakers differ from each other
+        return m
+
+    model = member(0)
+    x = frame_inputs(espeak_timeline(TEXT))
+    whole = model.render(x)
+    parts = [model.render_window(x, s, min(s + 7, len(x))) for s in range(0, len(x), 7)]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    ids, cont = torch.from_numpy(x.stacked_ids())[None], torch.from_numpy(x.continuous)[None]
+    with torch.no_grad():
+        unknown = model(ids, cont, torch.tensor([0]))[0].numpy()
+        known = model(ids, cont, torch.tensor([1]))[0].numpy()
+    np.testing.assert_allclose(whole, unknown, atol=1e-6)
+    assert np.abs(known - unknown).max() > 1e-3
+
+    members = [member(s) for s in (0, 1)]
+    fused = ensemble(members, gain=1.1)
+    with torch.no_grad():
+        want = np.mean([m(ids, cont, torch.tensor([2]))[0].numpy() for m in members], 0) * 1.1
+        np.testing.assert_allclose(fused(ids, cont, torch.tensor([2]))[0].numpy(), want,
+                                   atol=1e-5)
+    save_phoneme_model(fused, tmp_path, {"name": "tiny-speakers", "speakers": {"a": [0.0] * 60}})
+    assert load_phoneme_model(tmp_path).config == fused.config
+    export_onnx(tmp_path)
+    tl = espeak_timeline(TEXT)
+    opts = SynthesisOptions(timeline=tl)
+    a = np.stack([f.displacement for f in Synthesizer.load(tmp_path).stream(TEXT, opts)])
+    b = np.stack([f.displacement for f in
+                  Synthesizer.load(tmp_path, backend="onnxruntime").stream(TEXT, opts)])
+    np.testing.assert_allclose(a, fused.render(frame_inputs(tl)), atol=1e-5)
+    np.testing.assert_allclose(b, a, atol=1e-3)
+
+
+def test_crossval_with_speakers_reports_the_served_and_the_known_speaker(data_dir):
+    """`--speakers 1`: each fold's model learns its training speakers' rows; the report's
+    `phoneme` figures are the served (unknown-speaker) ones, and `phoneme_known_speaker` those
+    of each held-out clip at its own speaker's row."""
+    import argparse
+
+    from text2lips.data.dataset import load_clips
+    from text2lips.phoneme.cli import _settings, add_arguments, crossval
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["crossval", "--speakers", "1", "--align", "0", "--preset", "tiny",
+                              "--steps", "20", "--batch-size", "4", "--crop-frames", "120"])
+    settings = _settings(args)
+    assert settings.speakers and not settings.align
+    with pytest.raises(SystemExit):  # bool("0") would be True; a typo is refused
+        parser.parse_args(["crossval", "--speakers", "maybe"])
+
+    clips = load_clips(data_dir, "lrs3", "pretrain")
+    by_speaker: dict[str, list] = {}
+    for c in clips:
+        by_speaker.setdefault(c.speaker, []).append(c)
+    few = [c for group in list(by_speaker.values())[:2] for c in group[:2]]  # 2 speakers, 2 each
+    report = crossval(few, settings, 2)
+    assert report["phoneme"]["clips"] == report["phoneme_known_speaker"]["clips"] == 4
+    assert report["phoneme"] != report["phoneme_known_speaker"]

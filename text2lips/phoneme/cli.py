@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, default=None, help="shared data folder")
         for f in fields(TrainSettings):
-            p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
+            kind = _flag if isinstance(f.default, bool) else type(f.default)
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=None,
                            help=f"default {f.default}")
         if name == "train":
             p.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -36,18 +37,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             p.add_argument("--json", type=Path, default=None, help="write the report here")
 
 
+def _flag(text: str) -> bool:
+    """A yes/no option's value: 1/0, true/false, yes/no (bool("0") would be True)."""
+    value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+    try:
+        return value[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or 0") from None
+
+
 def _settings(args: argparse.Namespace) -> TrainSettings:
     given = {f.name: getattr(args, f.name) for f in fields(TrainSettings)}
     return TrainSettings(**{k: v for k, v in given.items() if v is not None})
 
 
-def in_memory_synthesizer(model, name: str = "phoneme"):
-    """A Synthesizer over a model that was just trained (no files)."""
+def in_memory_synthesizer(model, name: str = "phoneme", speaker: str | None = None):
+    """A Synthesizer over a model that was just trained (no files). `speaker`: a training
+    speaker whose embedding row the model uses (a model with speakers; default the unknown
+    speaker, as served)."""
+    from text2lips.phoneme.model import speaker_index
     from text2lips.phoneme.runtime import PhonemeBackend, PhonemeSynthesizer, torch_runner
     from text2lips.runtime.kinds import PHONEME
     from text2lips.runtime.voice import ModelInfo
 
-    backend = PhonemeBackend(torch_runner(model), model.config.history,
+    run = torch_runner(model)
+    if speaker is not None and model.config.speakers:
+        import numpy as np
+        import torch
+
+        row = speaker_index(model.config, speaker)
+
+        def run(ids: np.ndarray, cont: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                rows = torch.full((ids.shape[0],), row, dtype=torch.long)
+                return model(torch.from_numpy(ids), torch.from_numpy(cont), rows).numpy()
+
+    backend = PhonemeBackend(run, model.config.history,
                              model.config.lookahead, "phoneme-torch-cpu")
     return PhonemeSynthesizer(backend, ModelInfo(name=name, kind=PHONEME), model.config)
 
@@ -64,6 +89,7 @@ def crossval(clips, settings: TrainSettings, folds: int) -> dict:
 
     placement = placement_named(settings.placement)  # the models are judged as trained
     rows: list[dict] = []
+    known: list[dict] = []  # with speakers: each held-out clip at its own speaker's row
     for k, test in enumerate(speaker_folds(clips, folds)):
         held = set(test)
         t0 = time.time()
@@ -73,6 +99,13 @@ def crossval(clips, settings: TrainSettings, folds: int) -> dict:
         print(f"fold {k}: {len(test)} clips, {time.time() - t0:.0f} s, "
               f"{json.dumps(articulation_summary(part))}", file=sys.stderr, flush=True)
         rows += [r | {"fold": k} for r in part]
+        if settings.speakers:
+            for spk in sorted({clips[i].speaker for i in test}):
+                mine = [clips[i] for i in test if clips[i].speaker == spk]
+                known += [r | {"fold": k} for r in articulation_rows(
+                    in_memory_synthesizer(model, speaker=spk), mine, timing="true",
+                    placement=placement)]
+    extra = {"phoneme_known_speaker": articulation_summary(known)} if known else {}
     return {
         "timing": "true",
         "folds": folds,
@@ -80,7 +113,7 @@ def crossval(clips, settings: TrainSettings, folds: int) -> dict:
         "phoneme": articulation_summary(rows),
         "still": articulation_summary(still_rows(clips, timing="true", placement=placement)),
         "per_clip": rows,
-    }
+    } | extra
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(report, indent=1, default=float)
         if args.json:
             args.json.write_text(text + "\n")
-        summary = {k: report[k] for k in ("phoneme", "still")}
+        shown = ("phoneme", "phoneme_known_speaker", "still")
+        summary = {k: report[k] for k in shown if k in report}
         print(json.dumps(summary, indent=1, default=float))
         return 0
 

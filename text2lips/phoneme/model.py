@@ -36,7 +36,11 @@ class PhonemeModelConfig:
     """Taps of each dilated convolution."""
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 2)
     """One residual block per entry; each sees `dilation` frames ahead and
-    (kernel_size - 2) * dilation behind."""
+    (kernel_size - 2) * dilation behind (unless `aheads` says otherwise)."""
+    aheads: tuple[int, ...] = ()
+    """Frames each block sees ahead, one per dilation (its taps then reach
+    (kernel_size - 1) * dilation - ahead behind); empty: each block's dilation. Lets the
+    history widen (larger dilations) at the same compute while the lookahead stays bounded."""
     dropout: float = 0.1
     """Dropout inside each block while training."""
     lead_s: float = 0.0
@@ -52,16 +56,32 @@ class PhonemeModelConfig:
     disagree shrinks the motion, and this gives it back (fitted on the training clips)."""
     phonemes: tuple[str, ...] = field(default=PHONEMES)
     """The phoneme vocabulary the embedding was trained with."""
+    speakers: tuple[str, ...] = ()
+    """Training speakers with a learned embedding added to the frame features (row 0 is the
+    learned "unknown" speaker, trained by speaker dropout, which serving uses for any voice);
+    empty: no speaker conditioning."""
+
+    def block_aheads(self) -> tuple[int, ...]:
+        """Frames each block sees ahead."""
+        if not self.aheads:
+            return tuple(self.dilations)
+        if len(self.aheads) != len(self.dilations):
+            raise Text2LipsError(f"aheads {self.aheads}: need one per dilation {self.dilations}")
+        for a, d in zip(self.aheads, self.dilations, strict=True):
+            if not 0 <= a <= (self.kernel_size - 1) * d:
+                raise Text2LipsError(f"ahead {a} outside the reach of dilation {d}")
+        return tuple(self.aheads)
 
     @property
     def lookahead(self) -> int:
         """Frames of the timeline past a frame that the frame depends on."""
-        return int(sum(self.dilations))
+        return int(sum(self.block_aheads()))
 
     @property
     def history(self) -> int:
         """Frames before a frame that it depends on."""
-        return int(sum((self.kernel_size - 2) * d for d in self.dilations))
+        return int(sum((self.kernel_size - 1) * d - a
+                       for d, a in zip(self.dilations, self.block_aheads(), strict=True)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +93,7 @@ class PhonemeModelConfig:
         if unknown:
             raise Text2LipsError(f"unknown phoneme model config keys: {', '.join(sorted(unknown))}")
         d = dict(d)
-        for k in ("dilations", "phonemes"):
+        for k in ("dilations", "aheads", "phonemes", "speakers"):
             if k in d:
                 d[k] = tuple(d[k])
         return cls(**d)
@@ -82,11 +102,14 @@ class PhonemeModelConfig:
 PRESETS: dict[str, PhonemeModelConfig] = {
     "small": PhonemeModelConfig(span_cap_s=0.4),
     "compact": PhonemeModelConfig(channels=64, phoneme_dim=32, span_cap_s=0.4),
+    "compact-wide": PhonemeModelConfig(channels=64, phoneme_dim=32, span_cap_s=0.4,
+                                       dilations=(1, 2, 4, 8, 4, 2), aheads=(1, 2, 4, 2, 2, 1)),
     "tiny": PhonemeModelConfig(channels=16, phoneme_dim=8, class_dim=4, dilations=(1, 2),
                                span_cap_s=0.4),
 }
-"""Named sizes: `small` and `compact` (a quarter of its convolution cost) for serving; `tiny`
-for tests that must not need trained weights."""
+"""Named sizes: `small` and `compact` (a quarter of its convolution cost) for serving;
+`compact-wide`: compact's compute and lookahead with twice its history (0.9 s; it lost on
+fold 0, docs/quality.md); `tiny` for tests that must not need trained weights."""
 
 
 class GroupLinear(nn.Module):
@@ -132,17 +155,19 @@ class GroupLayerNorm(nn.Module):
 
 class Block(nn.Module):
     """Pre-norm residual block: LayerNorm, dilated conv with `dilation` frames of lookahead,
-    GELU, 1x1 conv, dropout; each member's channels apart (grouped)."""
+    GELU, 1x1 conv, dropout; each member's channels apart (grouped). `ahead`: frames of
+    lookahead (default `dilation`)."""
 
     def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float,
-                 members: int = 1) -> None:
+                 members: int = 1, ahead: int | None = None) -> None:
         super().__init__()
         kc = members * channels
         self.norm = GroupLayerNorm(members, channels)
         self.conv = nn.Conv1d(kc, kc, kernel_size, dilation=dilation, groups=members)
         self.proj = nn.Conv1d(kc, kc, 1, groups=members)
         self.drop = nn.Dropout(dropout)
-        self.pad = ((kernel_size - 2) * dilation, dilation)  # (behind, ahead)
+        ahead = dilation if ahead is None else ahead
+        self.pad = ((kernel_size - 1) * dilation - ahead, ahead)  # (behind, ahead)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, K * C, T)
         h = nn.functional.pad(self.norm(x), self.pad)  # zeros outside the sequence, as a window
@@ -168,14 +193,20 @@ class PhonemeLipModel(nn.Module):
         n_in = config.phoneme_dim + config.class_dim + 4 + 4 + N_CONTINUOUS
         self.inp = GroupLinear(k, n_in, c)
         self.blocks = nn.ModuleList(
-            Block(c, config.kernel_size, d, config.dropout, k) for d in config.dilations
+            Block(c, config.kernel_size, d, config.dropout, k, a)
+            for d, a in zip(config.dilations, config.block_aheads(), strict=True)
         )
+        if config.speakers:  # row 0: unknown; starts at zero, so every speaker starts alike
+            self.speaker = nn.Embedding(len(config.speakers) + 1, k * c)
+            nn.init.zeros_(self.speaker.weight)
         self.norm = GroupLayerNorm(k, c)
         self.out = GroupLinear(k, c, FRAME_DIM)
 
-    def forward(self, ids: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, continuous: torch.Tensor,
+                speaker: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, T, 4) int64 [phoneme, viseme, stress, word position]; continuous
-        (B, T, N_CONTINUOUS) -> (B, T, 60)."""
+        (B, T, N_CONTINUOUS) -> (B, T, 60). `speaker` (B,) int64: speaker_index rows (None:
+        the unknown speaker, which is what serving uses); ignored without speakers."""
         k = self.config.members
         b, t = ids.shape[:2]
         x = torch.cat(
@@ -189,6 +220,11 @@ class PhonemeLipModel(nn.Module):
             dim=-1,
         )  # (B, T, K, n_in)
         h = self.inp(x).reshape(b, t, -1).transpose(1, 2)  # (B, K * C, T)
+        if self.config.speakers:
+            if speaker is None:
+                h = h + self.speaker.weight[0][None, :, None]
+            else:
+                h = h + self.speaker(speaker)[:, :, None]
         for block in self.blocks:
             h = block(h)
         h = self.norm(h).transpose(1, 2).reshape(b, t, k, -1)  # (B, T, K, C)
@@ -219,7 +255,7 @@ def to_tensors(inputs: FrameInputs) -> tuple[torch.Tensor, torch.Tensor]:
     return ids, cont
 
 
-_EMBEDDINGS = ("phoneme", "viseme", "stress", "word_position")
+_EMBEDDINGS = ("phoneme", "viseme", "stress", "word_position", "speaker")
 
 
 def ensemble(models: list[PhonemeLipModel], gain: float = 1.0) -> PhonemeLipModel:
@@ -242,6 +278,14 @@ def ensemble(models: list[PhonemeLipModel], gain: float = 1.0) -> PhonemeLipMode
         fused[name] = torch.cat(parts, dim=1 if name.split(".")[0] in _EMBEDDINGS else 0)
     out.load_state_dict(fused, strict=True)
     return out.eval()
+
+
+def speaker_index(config: PhonemeModelConfig, speaker: str | None) -> int:
+    """The embedding row of `speaker`: 0 (unknown) for None or a speaker not trained on."""
+    try:
+        return config.speakers.index(speaker) + 1 if speaker is not None else 0
+    except ValueError:
+        return 0
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -16,7 +16,7 @@ from text2lips.data import lips as L
 from text2lips.data.dataset import Clip
 from text2lips.data.timing import clip_timeline, placement_named
 from text2lips.phoneme.features import FrameInputs, frame_inputs
-from text2lips.phoneme.model import PRESETS, PhonemeLipModel, ensemble
+from text2lips.phoneme.model import PRESETS, PhonemeLipModel, ensemble, speaker_index
 from text2lips.text.timeline import PhonemeTimeline, Placement, TimedWord
 
 
@@ -56,6 +56,11 @@ class TrainSettings:
     back the motion averaging removes is fitted on the training clips (restore_gain)."""
     threads: int = 1
     """torch CPU threads."""
+    speakers: bool = False
+    """Condition on the training clips' speakers (PhonemeModelConfig.speakers): a learned
+    embedding per speaker, and a learned unknown one that serving uses."""
+    speaker_dropout: float = 0.3
+    """With `speakers`, the share of training crops that see the unknown speaker instead."""
 
 
 def prepare(
@@ -157,8 +162,11 @@ def losses(
 
 
 def _batch(
-    data: list[tuple[FrameInputs, np.ndarray]], rng: np.random.Generator, s: TrainSettings
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    data: list[tuple[FrameInputs, np.ndarray]], rng: np.random.Generator, s: TrainSettings,
+    speakers: Sequence[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Crops of `data`, and with `speakers` (each clip's embedding row) the crops' rows, the
+    unknown row 0 for a `speaker_dropout` share of them."""
     ids, cont, tgt, mask = [], [], [], []
     lengths = np.array([len(x) for x, _ in data], np.float64)
     picks = rng.choice(len(data), size=s.batch_size, p=lengths / lengths.sum())
@@ -173,11 +181,17 @@ def _batch(
         cont.append(np.pad(part.continuous, ((0, pad), (0, 0))))
         tgt.append(np.pad(y[start:stop], ((0, pad), (0, 0))))
         mask.append(np.pad(np.ones(stop - start, np.float32), (0, pad)))
+    spk = None
+    if speakers is not None:
+        rows = np.array([speakers[i] for i in picks], np.int64)
+        rows[rng.random(len(rows)) < s.speaker_dropout] = 0
+        spk = torch.from_numpy(rows)
     return (
         torch.from_numpy(np.stack(ids)),
         torch.from_numpy(np.stack(cont)),
         torch.from_numpy(np.stack(tgt)),
         torch.from_numpy(np.stack(mask)),
+        spk,
     )
 
 
@@ -250,13 +264,18 @@ def _train_one(
         torch.manual_seed(s.seed)
         rng = np.random.default_rng(s.seed)
         data, lead = prepare(clips, s.align, PRESETS[s.preset].span_cap_s, s.placement)
-        model = PhonemeLipModel(replace(PRESETS[s.preset], lead_s=lead))
+        config = replace(PRESETS[s.preset], lead_s=lead)
+        rows = None
+        if s.speakers:
+            config = replace(config, speakers=tuple(sorted({c.speaker for c in clips})))
+            rows = [speaker_index(config, c.speaker) for c in clips]
+        model = PhonemeLipModel(config)
         opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=s.steps)
         model.train()
         for step in range(s.steps):
-            ids, cont, tgt, mask = _batch(data, rng, s)
-            terms = losses(model(ids, cont), tgt, mask, s)
+            ids, cont, tgt, mask, spk = _batch(data, rng, s, rows)
+            terms = losses(model(ids, cont, spk), tgt, mask, s)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
