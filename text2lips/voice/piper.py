@@ -228,6 +228,12 @@ def phoneme_ids(id_map: dict[str, list[int]], phonemes: list[str]
     return ids, (symbols if len(symbols) > 2 else []), counts
 
 
+MIN_FILL = 0.7
+"""A window (but a sentence's last) is at least this part of the size `windows` allows (or of
+the rest of the sentence, where that is less): a short
+window grows the audio ahead of playback less, and under load (16 streams on 2 cores) lines
+whose early windows were short ran dry at their edges (measured: 1-2 of 16 streams real time
+without this floor, 15-16 with windows of 34 frames or more)."""
 WINDOW_COST = 4
 """Decoder frames' worth of work one more window costs beyond its frames (a call, a chunk):
 schedule() does not cut a window to save a frame or two."""
@@ -240,8 +246,8 @@ def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
     `done_before` frames of the utterance were decoded earlier: each decodes [lo, hi) for its
     [start, stop), with CONTEXT_FRAMES of context either side. Without buckets, `windows` as
     they come. With buckets (backend.plan widens a window's context to the next one), the
-    stops are chosen so that the frames decoded in all are fewest: a window may stop short of
-    the size `windows` allows, or end where its context fills a bucket exactly, but is never
+    stops are chosen so that the frames decoded in all are fewest: a window may end where its
+    context fills a bucket exactly, down to MIN_FILL of the size `windows` allows, but is never
     longer, so the first window and the windows' growth (real time) are kept."""
     if not buckets:
         return tuple((a, b, lo, hi) for start, stop in windows(total, done_before)
@@ -256,9 +262,10 @@ def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
             continue
         cap = max(FIRST_WINDOW, int(GROWTH * (done_before + a)))  # as windows() allows
         lo = max(a - CONTEXT_FRAMES, 0)
+        shortest = a + max(1, int(MIN_FILL * min(cap, total - a)))
         moves = [(lo + n - CONTEXT_FRAMES, [(a, lo + n - CONTEXT_FRAMES, lo, lo + n)])
                  for n in buckets  # windows whose context fills a bucket exactly
-                 if a < lo + n - CONTEXT_FRAMES <= a + cap and lo + n <= total]
+                 if shortest <= lo + n - CONTEXT_FRAMES <= a + cap and lo + n <= total]
         ends = {min(a + cap, total)}
         if total - a < cap + FIRST_WINDOW:  # windows() lets a short tail join its window
             ends.add(total)
