@@ -232,8 +232,8 @@ MIN_FILL = 0.7
 """A window (but a sentence's last) is at least this part of the size `windows` allows (or of
 the rest of the sentence, where that is less): a short
 window grows the audio ahead of playback less, and under load (16 streams on 2 cores) lines
-whose early windows were short ran dry at their edges (measured: 1-2 of 16 streams real time
-without this floor, 15-16 with windows of 34 frames or more)."""
+whose early windows were short ran dry at their edges (16 streams, exclusive lock: 1, 2 and 11
+of 16 real time without this floor, 15 and 14 with it; docs/voice.md)."""
 WINDOW_COST = 4
 """Decoder frames' worth of work one more window costs beyond its frames (a call, a chunk):
 schedule() does not cut a window to save a frame or two."""
@@ -376,8 +376,8 @@ class PiperVoice:
             timeline: PhonemeTimeline | None = self._timeline(symbols, samples, total * HOP,
                                                               text, names)
             names = names[len(timeline.words):]  # type: ignore[union-attr]
-            for piece in schedule(total, decoded, self._decoder.buckets):
-                yield self._run_decoder(latent, *piece), timeline
+            for audio in self._windows(latent, decoded):
+                yield audio, timeline
                 timeline = None
             decoded += total
 
@@ -404,13 +404,11 @@ class PiperVoice:
         pad = ((0, 0), (0, 0), (0, size - total))
         return self._flow(np.pad(prior, pad), np.pad(mask, pad))[:, :, :total]
 
-    def _decode(self, latent: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """(N,) int16 audio of latent frames [start, stop), decoded with CONTEXT_FRAMES of
-        context either side so the cut is seamless (more, up to a bucket length, on an engine
-        that builds kernels per input length)."""
-        pieces = [self._run_decoder(latent, *piece) for piece in
-                  plan(start, stop, latent.shape[2], CONTEXT_FRAMES, self._decoder.buckets)]
-        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    def _windows(self, latent: np.ndarray, done_before: int) -> Iterator[np.ndarray]:
+        """(N,) int16 audio of a sentence's latent frames, a decoder window at a time as
+        `schedule` plans them, `done_before` frames of the utterance having been decoded."""
+        for piece in schedule(latent.shape[2], done_before, self._decoder.buckets):
+            yield self._run_decoder(latent, *piece)
 
     def _run_decoder(self, latent: np.ndarray, start: int, stop: int, lo: int, hi: int
                      ) -> np.ndarray:
