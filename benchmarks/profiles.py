@@ -96,12 +96,13 @@ PROFILES: dict[str, Profile] = {
     ),
     "voice": Profile(
         "voice",
-        "Piper joe + the phoneme model on its timeline, one thread each",
+        "Piper joe + the phoneme model on its timeline (RTF judged with the voice on all the "
+        "machine's cores, as one NPC on it runs; one thread each reported beside)",
         lambda cores: [],
         (
             Criterion("first_audio_p50_ms", 120.0, "first audio chunk p50 <= 120 ms"),
             Criterion("first_frame_p50_ms", 120.0, "first lip frame p50 <= 120 ms"),
-            Criterion("rtf", 0.06, "voice + lips RTF <= 0.06"),
+            Criterion("rtf_all_cores", 0.06, "voice + lips RTF <= 0.06 on this machine"),
             Criterion("streams_not_realtime", 0,
                       "12 concurrent SpeakVoiced streams all stay real time (measured)"),
         ),

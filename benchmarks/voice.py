@@ -71,14 +71,14 @@ def run_voice(profile, ctx) -> dict:
         texts = ctx.plan.ttff_sentences
         first_audio, first_frame, wall, audio_s = _time_lines(synth, voice, texts)
         _, lips_first, lips_wall, lips_audio = _time_lines(synth, silent, texts)
-        # One NPC on the otherwise idle machine may have both cores for its voice.
-        voice2 = load_voice("joe", threads=2)
+        # One NPC on the otherwise idle machine may have all its cores for its voice.
+        cores = len(os.sched_getaffinity(0))
+        voice2 = load_voice("joe", threads=cores)
         first2, _, wall2, audio2 = _time_lines(synth, voice2, texts)
         # The decoder on onnxruntime f32 (what ran before OpenVINO), for comparison.
         voice_ort = load_voice("joe", threads=1, backend="onnxruntime")
         first_ort, frame_ort, wall_ort, audio_ort = _time_lines(synth, voice_ort, texts)
     rtf = wall / audio_s
-    cores = len(os.sched_getaffinity(0))
     measure.log(f"  {STREAMS} concurrent SpeakVoiced streams on a loopback sidecar")
     import tempfile
 
@@ -91,6 +91,8 @@ def run_voice(profile, ctx) -> dict:
         "first_frame_ms": measure.summary_ms(first_frame),
         "ttff_ms": measure.summary_ms(first_frame),  # the report's column: first lip frame
         "rtf": round(rtf, 4),
+        # the target's figure: one NPC's line on this machine, its voice on all the cores
+        "rtf_all_cores": round(wall2 / audio2, 4),
         "first_frame_p50_ms": measure.summary_ms(first_frame).get("p50"),
         # an estimate: each stream keeps one thread busy rtf of the time
         "max_streams_estimate": int(cores / rtf),
@@ -98,7 +100,7 @@ def run_voice(profile, ctx) -> dict:
         "concurrent": streams,
         "streams_not_realtime": (STREAMS - streams["streams_realtime"]
                                  if streams.get("status") == "ok" else None),
-        "voice_2_threads": {"first_audio_ms": measure.summary_ms(first2),
+        "voice_all_cores": {"threads": cores, "first_audio_ms": measure.summary_ms(first2),
                             "rtf": round(wall2 / audio2, 4)},
         "decoder_engine": voice.engine,
         "onnxruntime_f32": {"first_audio_ms": measure.summary_ms(first_ort),
@@ -117,7 +119,7 @@ def run_voice(profile, ctx) -> dict:
         "label": "joe + phoneme, 1 thread",
         "status": "ok",
         "model": {"size": "phoneme", "path": str(path), "random_weights": random_weights},
-        "engine": f"piper (encoder onnxruntime f32, decoder {voice.engine}) + torch-cpu",
+        "engine": f"piper (encoder onnxruntime f32, flow and decoder {voice.engine}) + torch-cpu",
         "threads_used": 1,
         "figures": figures,
         "pairs": [],
@@ -125,8 +127,8 @@ def run_voice(profile, ctx) -> dict:
     }
     result["verdict"] = judge(figures, profile.criteria)
     measure.log(f"  {result['verdict']['verdict']}: decoder {voice.engine}, first audio p50 "
-                f"{first_audio_ms.get('p50')} ms, RTF {figures['rtf']} (2 threads "
-                f"{figures['voice_2_threads']['rtf']}, onnxruntime f32 "
+                f"{first_audio_ms.get('p50')} ms, RTF {figures['rtf_all_cores']} with the voice on "
+                f"{cores} threads ({figures['rtf']} on 1), onnxruntime f32 "
                 f"{figures['onnxruntime_f32']['rtf']}), {streams.get('streams_realtime')} of "
                 f"{STREAMS} concurrent streams real time")
     return result

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from text2lips import Text2LipsError
 from text2lips.data.timing import clip_timeline
 from text2lips.phoneme.checkpoint import load_phoneme_model, save_phoneme_model
 from text2lips.phoneme.features import PHONEMES, frame_inputs
@@ -36,6 +38,13 @@ def test_config_round_trips_and_bounds_the_lookahead():
     assert cfg.lookahead / 80.0 <= 0.150
     assert sum(p.numel() for p in PhonemeLipModel(cfg).parameters()) <= 1_000_000
     assert cfg.phonemes == PHONEMES
+    for name, preset in PRESETS.items():  # every preset within the design's 150 ms
+        assert preset.lookahead / 80.0 <= 0.150, name
+    # a config that would look further ahead (e.g. edited on disk) is refused, not served
+    wide = replace(PRESETS["tiny"], dilations=(8, 8), kernel_size=3)
+    assert wide.lookahead == 16
+    with pytest.raises(Text2LipsError, match="lookahead 16 frames: at most 12"):
+        PhonemeLipModel(wide)
 
 
 def test_streaming_windows_equal_the_whole_render():

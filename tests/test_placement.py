@@ -70,6 +70,9 @@ def test_voice_lengths_follow_the_voice_where_the_strings_differ():
     lengths, _ = voice_lengths(["a", "t"], np.array([0.1, 0.1]), ["a", "h", "t"],
                                [0.1, 0.05, 0.1])
     np.testing.assert_allclose(lengths, [0.15, 0.1])
+    # nothing of ours to time: nothing to place, whatever the voice said
+    lengths, matched = voice_lengths([], np.zeros(0), ["h", "a"], [0.1, 0.2])
+    assert lengths.shape == (0,) and matched.shape == (0,)
 
 
 def test_unknown_placement_is_a_clear_error():
@@ -122,3 +125,11 @@ def test_eval_cli_placement_needs_true_timing(data_dir):
     out = _eval("--model", "viseme", "--data", str(data_dir), "--placement", "piper")
     assert out.returncode != 0
     assert "--placement piper places phonemes inside real word timings" in out.stderr
+
+
+def test_eval_cli_placement_is_refused_with_the_visemes_own_word_timings(data_dir):
+    out = _eval("--model", "viseme", "--data", str(data_dir), "--timing", "true", "--split",
+                "pretrain", "--word-timings", "--placement", "piper")
+    assert out.returncode != 0
+    assert "--placement piper does not apply to --word-timings" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -26,6 +26,7 @@ from text2lips.voice.piper import (
     CONTEXT_FRAMES,
     FIRST_WINDOW,
     GROWTH,
+    MIN_FILL,
     piper_available,
     schedule,
     windows,
@@ -52,7 +53,10 @@ MCD_CEILING_DB = 0.3
 # min 34.8, median 40.2, max 1,647.)
 SNR_FLOOR_DB = 14.0
 SNR_MEDIAN_FLOOR_DB = 20.0
-MAX_PCM_ERROR = 20000
+LSD_FRAME_P99_CEILING_DB = 3.5
+"""The 99th percentile of the per-frame log-mel distance, where a local glitch (a click, a
+seam) shows even when the line's mean does not: bf16 flow + decoder max 2.58 dB on the 50 lines
+(median 1.51); the voice's own new noise draw min 4.84 dB."""
 
 needs_openvino = pytest.mark.skipif(
     not piper_available() or importlib.util.find_spec("openvino") is None,
@@ -118,11 +122,11 @@ def test_default_decoder_sounds_like_f32_and_keeps_the_timeline():
             continue
         snrs.append(snr_db(audio, ref_audio))
         assert snrs[-1] >= SNR_FLOOR_DB, (text, snrs[-1])
-        assert error <= MAX_PCM_ERROR, (text, error)
         spectral = distances(audio, ref_audio, rate)
         lsds.append(spectral["lsd_db"])
         assert spectral["lsd_db"] <= LSD_CEILING_DB, (text, spectral)
         assert spectral["mcd_db"] <= MCD_CEILING_DB, (text, spectral)
+        assert spectral["lsd_p99_frame_db"] <= LSD_FRAME_P99_CEILING_DB, (text, spectral)
     if snrs:
         assert np.median(snrs) >= SNR_MEDIAN_FLOOR_DB, snrs
         assert np.median(lsds) <= LSD_MEDIAN_CEILING_DB, lsds
@@ -134,9 +138,11 @@ def test_openvino_f32_is_the_onnxruntime_audio():
     f32 = load_voice("joe", threads=1, backend="openvino", precision="f32")
     assert f32.engine == "openvino f32"
     latent = _latent(reference, SENTENCES[1])
-    for a, b in windows(latent.shape[2], 0):
-        audio, ref = f32._decode(latent, a, b), reference._decode(latent, a, b)
-        assert np.abs(audio.astype(int) - ref.astype(int)).max() <= 2
+    for before in (0, 300):  # each engine's own windows (buckets or none), as it says a line
+        audio = np.concatenate(list(f32._windows(latent, before))).astype(int)
+        ref = np.concatenate(list(reference._windows(latent, before))).astype(int)
+        assert len(audio) == len(ref) == latent.shape[2] * 256
+        assert np.abs(audio - ref).max() <= 2
 
 
 @needs_openvino
@@ -174,10 +180,12 @@ def test_bf16_windows_join_without_an_audible_seam(fast):
         pytest.skip("this CPU has no bf16")
     latent = _latent(fast, "Take the lantern and stay on the marked path; the marsh is deep.")
     total = latent.shape[2]
-    whole = fast._decode(latent, 0, total).astype(int)
-    parts = np.concatenate([fast._decode(latent, a, b) for a, b in windows(total, 0)])
-    assert len(parts) == len(whole) == total * 256
-    assert np.abs(parts.astype(int) - whole).max() <= 64  # measured 15
+    whole = fast._run_decoder(latent, 0, total, 0, total).astype(int)  # one pass
+    for before in (0, 300):  # a line's first sentence, and a later one
+        assert len(schedule(total, before, BUCKETS)) >= 2
+        parts = np.concatenate(list(fast._windows(latent, before)))
+        assert len(parts) == len(whole) == total * 256
+        assert np.abs(parts.astype(int) - whole).max() <= 64  # measured 15
 
 
 def test_schedule_decodes_fewer_frames_in_bucket_lengths():
@@ -193,12 +201,16 @@ def test_schedule_decodes_fewer_frames_in_bucket_lengths():
                 assert 0 <= lo <= max(a - CONTEXT_FRAMES, 0)  # context kept
                 assert min(b + CONTEXT_FRAMES, total) <= hi <= total  # never padded
                 assert hi - lo in BUCKETS or (total < BUCKETS[0] and (lo, hi) == (0, total))
-                # never longer than windows() allows (real time), but for a short tail
-                assert b - a < max(FIRST_WINDOW, GROWTH * done) + FIRST_WINDOW
+                # never longer than windows() allows (real time), but for a short tail,
+                # nor much shorter (a short window grows the audio ahead of playback less)
+                cap = max(FIRST_WINDOW, int(GROWTH * (min(before, total) + a)))
+                assert b - a < cap + FIRST_WINDOW
+                if 150 <= total <= BUCKETS[-1]:  # (else plan may cut a window in pieces)
+                    assert b == total or b - a >= int(MIN_FILL * min(cap, total - a))
                 done += b - a
             assert sum(hi - lo for *_, lo, hi in pieces) <= sum(hi - lo for *_, lo, hi in old)
     assert schedule(500, 0, BUCKETS)[:2] == ((0, 24, 0, 34), (24, 72, 14, 86))
-    assert schedule(300, 300, BUCKETS) == ((0, 86, 0, 96), (86, 300, 76, 300))  # 330 before
+    assert schedule(300, 300, BUCKETS) == ((0, 214, 0, 224), (214, 300, 204, 300))  # 300 before
     assert schedule(90, 0, ()) == ((0, 24, 0, 34), (24, 90, 14, 90))  # onnxruntime: windows
 
 
@@ -238,13 +250,20 @@ def test_many_threads_share_one_decoder(fast):
     request, and the audio is what one thread alone makes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    latent = _latent(fast, SENTENCES[2])
-    spans = list(windows(latent.shape[2], 0))
-    alone = [fast._decode(latent, a, b) for a, b in spans]
+    reference = load_voice("joe", threads=1, backend="onnxruntime")
+    priors = [_prior(reference, text) for text in SENTENCES[2:4]]  # two lengths
+    latents = [fast._latent(*p) for p in priors]
+    with ThreadPoolExecutor(4) as pool:  # the flow
+        flowed = list(pool.map(lambda p: fast._latent(*p), priors * 4))
+    for i, latent in enumerate(flowed):
+        assert np.abs(latent - latents[i % 2]).max() <= 1e-5
+    latent = latents[0]
+    pieces = schedule(latent.shape[2], 0, fast._decoder.buckets)  # the decoder, as it is used
+    alone = [fast._run_decoder(latent, *piece) for piece in pieces]
     with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda ab: fast._decode(latent, *ab), spans * 4))
+        together = list(pool.map(lambda piece: fast._run_decoder(latent, *piece), pieces * 4))
     for i, audio in enumerate(together):
-        assert np.abs(audio.astype(int) - alone[i % len(spans)].astype(int)).max() <= 2
+        assert np.abs(audio.astype(int) - alone[i % len(pieces)].astype(int)).max() <= 2
 
 
 @needs_openvino

@@ -232,6 +232,9 @@ def run(args: argparse.Namespace) -> int:
     if args.placement != "espeak" and args.timing != "true":
         raise Text2LipsError(f"--placement {args.placement} places phonemes inside real word "
                              "timings: use it with --timing true")
+    if args.placement != "espeak" and args.word_timings:
+        raise Text2LipsError(f"--placement {args.placement} does not apply to --word-timings "
+                             "(the viseme baseline places phonemes itself): drop one")
     if args.corpus == "ravdess":
         clips = load_clips(args.data, "ravdess")[: args.max_clips]
     else:

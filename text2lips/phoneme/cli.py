@@ -60,18 +60,9 @@ def in_memory_synthesizer(model, name: str = "phoneme", speaker: str | None = No
     from text2lips.runtime.kinds import PHONEME
     from text2lips.runtime.voice import ModelInfo
 
-    run = torch_runner(model)
-    if speaker is not None and model.config.speakers:
-        import numpy as np
-        import torch
-
-        row = speaker_index(model.config, speaker)
-
-        def run(ids: np.ndarray, cont: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
-                rows = torch.full((ids.shape[0],), row, dtype=torch.long)
-                return model(torch.from_numpy(ids), torch.from_numpy(cont), rows).numpy()
-
+    row = speaker_index(model.config, speaker) if speaker is not None and model.config.speakers \
+        else None
+    run = torch_runner(model, speaker_row=row)
     backend = PhonemeBackend(run, model.config.history,
                              model.config.lookahead, "phoneme-torch-cpu")
     return PhonemeSynthesizer(backend, ModelInfo(name=name, kind=PHONEME), model.config)
@@ -100,7 +91,9 @@ def crossval(clips, settings: TrainSettings, folds: int) -> dict:
               f"{json.dumps(articulation_summary(part))}", file=sys.stderr, flush=True)
         rows += [r | {"fold": k} for r in part]
         if settings.speakers:
-            for spk in sorted({clips[i].speaker for i in test}):
+            # only speakers this model learned: a speaker all of whose clips are held out
+            # would fall back to the unknown row and be no "known" figure
+            for spk in sorted({clips[i].speaker for i in test} & set(model.config.speakers)):
                 mine = [clips[i] for i in test if clips[i].speaker == spk]
                 known += [r | {"fold": k} for r in articulation_rows(
                     in_memory_synthesizer(model, speaker=spk), mine, timing="true",

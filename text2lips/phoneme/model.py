@@ -18,6 +18,11 @@ from text2lips.phoneme.features import N_CONTINUOUS, PHONEMES, WORD_POSITIONS, F
 from text2lips.runtime.kinds import PHONEME
 from text2lips.viseme.model import CLASS_NAMES
 
+LOOKAHEAD_S_MAX = 0.150
+"""The design bound on how far ahead of a frame the model may look."""
+LOOKAHEAD_MAX = round(LOOKAHEAD_S_MAX * FRAME_RATE)
+"""The same in frames (12)."""
+
 KIND = PHONEME
 """config.json metadata kind of this model."""
 
@@ -185,6 +190,9 @@ class PhonemeLipModel(nn.Module):
         k, c = config.members, config.channels
         if k < 1:
             raise Text2LipsError(f"members {k}: must be at least 1")
+        if config.lookahead > LOOKAHEAD_MAX:
+            raise Text2LipsError(f"lookahead {config.lookahead} frames: at most {LOOKAHEAD_MAX} "
+                                 f"({LOOKAHEAD_S_MAX * 1000:.0f} ms) ahead of a frame")
         # each table holds the members' embeddings side by side: (vocabulary, K * dim)
         self.phoneme = nn.Embedding(len(config.phonemes), k * config.phoneme_dim)
         self.viseme = nn.Embedding(len(CLASS_NAMES), k * config.class_dim)
@@ -292,6 +300,4 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-LOOKAHEAD_S_MAX = 0.150
-"""The design bound on how far ahead of a frame the model may look."""
-assert PRESETS["small"].lookahead / FRAME_RATE <= LOOKAHEAD_S_MAX + 1e-9
+assert all(p.lookahead <= LOOKAHEAD_MAX for p in PRESETS.values())

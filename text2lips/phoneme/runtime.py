@@ -124,7 +124,9 @@ class PhonemeSynthesizer(Synthesizer):
         return max(int(n_symbols), 1)
 
 
-def torch_runner(model, threads: int | None = None) -> Runner:
+def torch_runner(model, threads: int | None = None, speaker_row: int | None = None) -> Runner:
+    """`speaker_row`: the row of a model with speakers to use (default the unknown speaker's,
+    as served)."""
     import torch
 
     if threads:
@@ -132,7 +134,10 @@ def torch_runner(model, threads: int | None = None) -> Runner:
 
     def run(ids: np.ndarray, cont: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return model(torch.from_numpy(ids), torch.from_numpy(cont)).numpy()
+            if speaker_row is None:
+                return model(torch.from_numpy(ids), torch.from_numpy(cont)).numpy()
+            rows = torch.full((ids.shape[0],), speaker_row, dtype=torch.long)
+            return model(torch.from_numpy(ids), torch.from_numpy(cont), rows).numpy()
 
     return run
 

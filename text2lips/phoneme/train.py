@@ -104,6 +104,9 @@ def aligned_timelines(clips: Sequence[Clip], placement: str = "espeak"
     key = hashlib.sha256(viseme_file.read_bytes()).hexdigest()[:12]
     pl = placement_named(placement)
     tag = "" if placement == "espeak" else f"-{placement}"
+    if placement == "piper":  # what the voice's durations depend on
+        from text2lips.voice.durations import NOISE_W, PLACEMENT_VERSION
+        tag += f"-v{PLACEMENT_VERSION}-w{NOISE_W:g}"
     path = cache_dir() / f"aligned-v{ALIGN_VERSION}{tag}-{key}.json"
     try:
         cached = json.loads(path.read_text())

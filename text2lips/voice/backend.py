@@ -21,17 +21,18 @@ import numpy as np
 from text2lips import Text2LipsError
 
 BACKENDS = ("openvino", "onnxruntime")
-"""Decoder engines, in order of preference."""
+"""Engines for the flow and the decoder, in order of preference."""
 PRECISIONS = ("bf16", "f32")
 ENV_BACKEND = "TEXT2LIPS_VOICE_BACKEND"
 ENV_PRECISION = "TEXT2LIPS_VOICE_PRECISION"
 
 BUCKETS = (34, 44, 56, 72, 96, 128, 168, 224, 296, 392, 520, 688, 912, 1200)
-"""Decoder input lengths (latent frames) OpenVINO is given: its first call on a new length
-costs 40-180 ms more than later ones (it builds kernels for the shape), so a window's context
-is widened on its interior side to the next of these. 34 and 72 are the first two windows of a
-sentence with their context (windows() in piper.py); the rest grow by about 1.3x. A window
-that fits none inside its sentence is cut in pieces that do (plan)."""
+"""Input lengths (latent frames) OpenVINO is given, for the decoder and the flow: its first
+call on a new length costs 40-180 ms more than later ones (it builds kernels for the shape), so
+a window's context is widened on its interior side to the next of these (a sentence's prior,
+for the flow, is zero-padded to one with its mask, which is exact). 34 and 72 are the first
+two windows of a sentence with their context (windows() in piper.py); the rest grow by about
+1.3x. A window that fits none inside its sentence is cut in pieces that do (plan)."""
 WARM_UP_TO = 520
 """Decoder buckets up to this length are run once at load (~1 s): the first windows of every
 sentence use the small ones, so the first audio never pays for a new shape, and a build inside
@@ -41,7 +42,7 @@ waiting for; larger ones (long sentences only) are built on first use."""
 
 @dataclass(frozen=True)
 class DecoderOptions:
-    """How the waveform decoder runs; empty fields are chosen for this machine."""
+    """How the flow and the waveform decoder run; empty fields are chosen for this machine."""
 
     backend: str = ""
     """openvino or onnxruntime; empty: $TEXT2LIPS_VOICE_BACKEND, else openvino where
@@ -50,7 +51,7 @@ class DecoderOptions:
     """bf16 or f32 (OpenVINO only: onnxruntime runs f32); empty: $TEXT2LIPS_VOICE_PRECISION,
     else bf16 where OpenVINO's CPU plugin lists BF16, else f32."""
     threads: int | None = None
-    """Intra-op threads of one decode; None: the engine's default (all cores)."""
+    """Intra-op threads of one flow or decoder call; None: the engine's default (all cores)."""
 
     def resolved(self) -> DecoderOptions:
         """The options with every choice made (Text2LipsError naming a bad value)."""

@@ -14,6 +14,8 @@ import numpy as np
 
 from text2lips.text.phonemes import PAUSE, PhonemeTiming
 
+PLACEMENT_VERSION = 1
+"""Bump when what the placement computes changes: it keys cached aligned timelines."""
 NOISE_W = 0.0
 """Scale of the duration predictor's noise used for placement: 0, its mean durations (the
 voice's own 0.8 scored the same in docs/quality.md's fold-0 test)."""
@@ -141,6 +143,8 @@ def voice_lengths(ours: Sequence[str], espeak: np.ndarray, theirs: Sequence[str]
     espeak's lengths; a phoneme of ours with no counterpart keeps espeak's length scaled by
     the voice/espeak ratio; one of theirs with none lengthens the phoneme of ours before it."""
     theirs_s = np.asarray(seconds, np.float64)
+    if len(ours) == 0:  # nothing of ours to time (the voice may still say something)
+        return np.zeros(0), np.zeros(0, bool)
     out = np.full(len(ours), np.nan)
     matched = np.zeros(len(ours), bool)
     extra = np.zeros(len(ours))

@@ -228,6 +228,12 @@ def phoneme_ids(id_map: dict[str, list[int]], phonemes: list[str]
     return ids, (symbols if len(symbols) > 2 else []), counts
 
 
+MIN_FILL = 0.7
+"""A window (but a sentence's last) is at least this part of the size `windows` allows (or of
+the rest of the sentence, where that is less): a short
+window grows the audio ahead of playback less, and under load (16 streams on 2 cores) lines
+whose early windows were short ran dry at their edges (16 streams, exclusive lock: 1, 2 and 11
+of 16 real time without this floor, 15 and 14 with it; docs/voice.md)."""
 WINDOW_COST = 4
 """Decoder frames' worth of work one more window costs beyond its frames (a call, a chunk):
 schedule() does not cut a window to save a frame or two."""
@@ -240,8 +246,8 @@ def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
     `done_before` frames of the utterance were decoded earlier: each decodes [lo, hi) for its
     [start, stop), with CONTEXT_FRAMES of context either side. Without buckets, `windows` as
     they come. With buckets (backend.plan widens a window's context to the next one), the
-    stops are chosen so that the frames decoded in all are fewest: a window may stop short of
-    the size `windows` allows, or end where its context fills a bucket exactly, but is never
+    stops are chosen so that the frames decoded in all are fewest: a window may end where its
+    context fills a bucket exactly, down to MIN_FILL of the size `windows` allows, but is never
     longer, so the first window and the windows' growth (real time) are kept."""
     if not buckets:
         return tuple((a, b, lo, hi) for start, stop in windows(total, done_before)
@@ -256,9 +262,10 @@ def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
             continue
         cap = max(FIRST_WINDOW, int(GROWTH * (done_before + a)))  # as windows() allows
         lo = max(a - CONTEXT_FRAMES, 0)
+        shortest = a + max(1, int(MIN_FILL * min(cap, total - a)))
         moves = [(lo + n - CONTEXT_FRAMES, [(a, lo + n - CONTEXT_FRAMES, lo, lo + n)])
                  for n in buckets  # windows whose context fills a bucket exactly
-                 if a < lo + n - CONTEXT_FRAMES <= a + cap and lo + n <= total]
+                 if shortest <= lo + n - CONTEXT_FRAMES <= a + cap and lo + n <= total]
         ends = {min(a + cap, total)}
         if total - a < cap + FIRST_WINDOW:  # windows() lets a short tail join its window
             ends.add(total)
@@ -369,8 +376,8 @@ class PiperVoice:
             timeline: PhonemeTimeline | None = self._timeline(symbols, samples, total * HOP,
                                                               text, names)
             names = names[len(timeline.words):]  # type: ignore[union-attr]
-            for piece in schedule(total, decoded, self._decoder.buckets):
-                yield self._run_decoder(latent, *piece), timeline
+            for audio in self._windows(latent, decoded):
+                yield audio, timeline
                 timeline = None
             decoded += total
 
@@ -397,13 +404,11 @@ class PiperVoice:
         pad = ((0, 0), (0, 0), (0, size - total))
         return self._flow(np.pad(prior, pad), np.pad(mask, pad))[:, :, :total]
 
-    def _decode(self, latent: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """(N,) int16 audio of latent frames [start, stop), decoded with CONTEXT_FRAMES of
-        context either side so the cut is seamless (more, up to a bucket length, on an engine
-        that builds kernels per input length)."""
-        pieces = [self._run_decoder(latent, *piece) for piece in
-                  plan(start, stop, latent.shape[2], CONTEXT_FRAMES, self._decoder.buckets)]
-        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    def _windows(self, latent: np.ndarray, done_before: int) -> Iterator[np.ndarray]:
+        """(N,) int16 audio of a sentence's latent frames, a decoder window at a time as
+        `schedule` plans them, `done_before` frames of the utterance having been decoded."""
+        for piece in schedule(latent.shape[2], done_before, self._decoder.buckets):
+            yield self._run_decoder(latent, *piece)
 
     def _run_decoder(self, latent: np.ndarray, start: int, stop: int, lo: int, hi: int
                      ) -> np.ndarray:
