@@ -72,12 +72,18 @@ class ServerConfig:
     A voice whose package is missing stops the server at startup, naming the extra."""
     max_voiced: int = 16
     """SpeakVoiced streams served at once (RESOURCE_EXHAUSTED beyond)."""
+    preload_voice: int = 1
+    """1: load the default voice at startup, in the background, so the first SpeakVoiced does
+    not wait for it (joe: ~3 s); 0: on the first SpeakVoiced that needs it."""
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_text_chars", "max_message_bytes", "converse_queue",
                      "max_symbols", "max_frames", "max_voiced"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.preload_voice not in (0, 1):
+            raise ConfigError(f"preload_voice={self.preload_voice}: use 1 (at startup) or 0 "
+                              "(on first use)")
         voices = ("joe", "espeak", "none")  # text2lips.voice.VOICES (not imported: config is light)
         if self.voice and self.voice not in voices:
             raise ConfigError(f"voice={self.voice!r}: choose one of {', '.join(voices)}")
@@ -134,6 +140,8 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "voice": ("--voice", "SpeakVoiced's default voice: joe, espeak or none (default joe where "
               "installed)"),
     "max_voiced": ("--max-voiced", "SpeakVoiced streams at once (default 16)"),
+    "preload_voice": ("--preload-voice", "1: load the default voice at startup, in the "
+                      "background (default); 0: on the first SpeakVoiced"),
 }
 
 

@@ -55,6 +55,9 @@ class Sidecar:
         self.metrics_port: int | None = None
         self.scheduler: Scheduler | None = None
         self.preparer: Preparer | None = None
+        self.voiced: VoicedService | None = None
+        self.voice_preload: threading.Thread | None = None
+        """The default voice loading in the background (ServerConfig.preload_voice)."""
         self.metrics = Metrics()
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
@@ -73,6 +76,7 @@ class Sidecar:
         voiced = VoicedService(self.synth, max_streams=cfg.max_voiced,
                                default=cfg.voice or None, pacing=self.clock)
         voiced.check_installed()  # a missing voice package stops us here, naming the extra
+        self.voiced = voiced
         servicer = LipSyncServicer(
             self.scheduler, self.synth.info, max_text_chars=cfg.max_text_chars,
             converse_queue=cfg.converse_queue, metrics=self.metrics, preparer=self.preparer,
@@ -118,6 +122,8 @@ class Sidecar:
         await self.preparer.ready()
         await server.start()
         self._server = server
+        if cfg.preload_voice:
+            self.voice_preload = voiced.preload()
         self.port = port
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -153,6 +159,8 @@ class Sidecar:
         if self.preparer is not None:
             self.preparer.close()
         self.metrics.close()
+        if self.voice_preload is not None:  # let a voice still loading finish (seconds)
+            await asyncio.to_thread(self.voice_preload.join)
         self._log.info("stopped", after_s=round(time.monotonic() - t0, 3))
 
     async def wait_for_termination(self) -> None:

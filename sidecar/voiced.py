@@ -114,12 +114,36 @@ class VoicedService:
 
     def check_installed(self) -> None:
         """At startup: the default voice's packages are there (VoiceUnavailable naming the
-        extra if not). The voice itself loads on first use (about a second for joe), so a
-        server that never speaks aloud pays nothing."""
+        extra if not). The voice itself loads in `preload` or on first use."""
         if self.default == "joe":
             from text2lips.voice.piper import require
 
             require()
+
+    def preload(self) -> threading.Thread:
+        """Load the default voice now, in the background (joe: ~3 s, its decoder's shapes
+        built), so that a game's first line does not wait for it; a SpeakVoiced arriving
+        meanwhile waits on this same load (the lock), not a second one. A failure is logged
+        and the first request that needs the voice tries again and reports it."""
+
+        def load() -> None:
+            try:
+                self.voice(self.default)
+            except Exception as exc:  # noqa: BLE001 - a request will report it as a status
+                get_logger().warning("voice preload failed", voice=self.default,
+                                     error=str(exc))
+
+        # Not a daemon: a process that exits while native code builds the voice aborts
+        # (SIGABRT); the interpreter waits for the load instead (seconds, bounded).
+        thread = threading.Thread(target=load, name="voice-preload")
+        thread.start()
+        return thread
+
+    @property
+    def loaded(self) -> tuple[str, ...]:
+        """The voices loaded so far."""
+        with self._lock:
+            return tuple(self._voices)
 
     def voice(self, name: str) -> Voice:
         """The voice `name`, loaded on first use; InvalidRequest for a name not served."""
@@ -128,9 +152,11 @@ class VoicedService:
                                  f"{', '.join(self.names)}")
         with self._lock:
             if name not in self._voices:
+                t0 = time.perf_counter()
                 self._voices[name] = load_voice(name, threads=self._threads)
                 get_logger().info("voice loaded", voice=name,
-                                  engine=getattr(self._voices[name], "engine", ""))
+                                  engine=getattr(self._voices[name], "engine", ""),
+                                  seconds=round(time.perf_counter() - t0, 2))
             return self._voices[name]
 
     def check(self, spec: VoicedSpec) -> Voice:

@@ -258,6 +258,22 @@ def test_cancel_stops_the_voice_and_frees_the_slot(stub):
     assert events[-1].frame.last
 
 
+@needs_piper
+def test_the_default_voice_loads_at_startup_not_on_the_first_line(synth):
+    """joe takes seconds to load (its decoder's shapes are built): the server loads it in the
+    background as it starts, so a game's first line does not wait for it."""
+    config = ServerConfig(host="127.0.0.1", port=0)
+    with BackgroundServer(config, synth) as srv:
+        assert srv.sidecar.voice_preload is not None
+        srv.sidecar.voice_preload.join(timeout=100)
+        assert srv.sidecar.voiced.loaded == ("joe",)  # no SpeakVoiced has been made
+    config = ServerConfig(host="127.0.0.1", port=0, preload_voice=0)
+    with BackgroundServer(config, synth) as srv:
+        assert srv.sidecar.voice_preload is None and srv.sidecar.voiced.loaded == ()
+    with pytest.raises(ConfigError, match="preload_voice=2"):
+        ServerConfig(preload_voice=2)
+
+
 def test_missing_voice_package_stops_startup_naming_the_extra(synth, monkeypatch):
     import importlib.util
 
