@@ -27,6 +27,7 @@ from text2lips.voice.piper import (
     FIRST_WINDOW,
     GROWTH,
     MIN_FILL,
+    encode,
     piper_available,
     schedule,
     windows,
@@ -82,9 +83,7 @@ def _latent(voice, text: str) -> np.ndarray:
 def _prior(voice, text: str) -> tuple[np.ndarray, np.ndarray]:
     """The flow's inputs for the sentence `text`: (1, 192, T) prior, (1, 1, T) mask."""
     ids = _ids(voice, text)
-    prior, mask, _ = voice._encoder.run(None, {"input": np.array([ids], np.int64),
-                                               "input_lengths": np.array([len(ids)], np.int64),
-                                               "scales": voice._scales})
+    prior, mask, _ = encode(voice._encoder, ids, voice._scales)
     return prior, mask
 
 

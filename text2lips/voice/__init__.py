@@ -107,8 +107,8 @@ def default_voice() -> str:
 def load_voice(name: str, *, threads: int | None = None, backend: str = "",
                precision: str = "") -> Voice:
     """The voice called `name` (one of VOICES); an unknown name or a missing package is a
-    Text2LipsError naming what to do. `backend` / `precision`: the engine of joe's waveform
-    decoder (text2lips.voice.backend; empty: OpenVINO bf16 where it can)."""
+    Text2LipsError naming what to do. `backend` / `precision`: the engine of joe's flow and
+    waveform decoder (text2lips.voice.backend; empty: OpenVINO bf16 where it can)."""
     if name == "joe":
         from text2lips.voice.backend import DecoderOptions
         from text2lips.voice.piper import PiperVoice

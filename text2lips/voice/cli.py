@@ -20,11 +20,11 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", default=None, choices=VOICES,
                         help="speak aloud with this voice: joe (Piper), espeak, or none")
     parser.add_argument("--voice-backend", default="", choices=("", *BACKENDS),
-                        help="engine of joe's waveform decoder (default: openvino where "
+                        help="engine of joe's flow and waveform decoder (default: openvino where "
                         f"installed; env {ENV_BACKEND})")
     parser.add_argument("--voice-precision", default="", choices=("", *PRECISIONS),
-                        help="joe's decoder precision, openvino only (default: bf16 where the "
-                        f"CPU has it; env {ENV_PRECISION})")
+                        help="joe's flow and decoder precision, openvino only (default: bf16 "
+                        f"where the CPU has it; env {ENV_PRECISION})")
     parser.add_argument("--marks", type=Path, default=None, metavar="FILE",
                         help="time the lips by a TTS's own marks instead of a voice")
     parser.add_argument("--marks-format", default=None, choices=MARK_FORMATS,

